@@ -1,0 +1,125 @@
+"""Deep Q-Network (Mnih et al. 2015), with Double DQN (van Hasselt et al. 2016) as a switch.
+
+Every `train_freq` env steps after `learning_starts`, a burst of `gradient_steps` minibatch
+updates; every `target_update_interval` env steps, target <- tau * online + (1 - tau) * target.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from rlrun.agents.base import Agent, Spaces, Transition
+from rlrun.buffers import ReplayBuffer
+from rlrun.exploration import make_strategy
+from rlrun.maths import polyak_update, td_target
+from rlrun.networks import QNetwork
+from rlrun.schema import DQNConfig, ExplorationConfig
+
+
+def crossed(step: int, num_envs: int, interval: int) -> bool:
+    """Whether the last vector step (num_envs env steps, ending at `step`) crossed a multiple of
+    `interval`: how env-step intervals stay exact when each vector step adds several env steps."""
+    return step // interval > (step - num_envs) // interval
+
+
+class DQN(Agent):
+    def __init__(self, cfg: DQNConfig, exploration: ExplorationConfig, spaces: Spaces,
+                 device: torch.device, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.num_envs = spaces.num_envs
+        self.rng = np.random.default_rng(seed)
+        n_actions = int(spaces.action.n)
+        self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
+        self.q_net = QNetwork(spaces.observation, n_actions, cfg.net_arch, cfg.activation).to(device)
+        self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=cfg.learning_rate,
+                                          foreach=True)
+        self.buffer = ReplayBuffer(cfg.buffer_size, spaces.observation, spaces.action, device)
+        self.loss_fn = F.smooth_l1_loss if cfg.loss == "huber" else F.mse_loss
+        # Statistics stay on the device and are read once per log interval.
+        self._loss_sum = torch.zeros((), device=device)
+        self._q_sum = torch.zeros((), device=device)
+        self._n_updates = 0
+
+    @torch.inference_mode()
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        return self.q_net(torch.as_tensor(obs, device=self.device)).cpu().numpy()
+
+    def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+        if not explore:
+            return self.q_values(obs).argmax(axis=-1)
+        return self.strategy.select(lambda: self.q_values(obs), len(obs), self.rng)
+
+    def observe(self, t: Transition, step: int) -> None:
+        self.buffer.add(t)
+        self.strategy.set_step(step)
+
+    def update(self, step: int) -> None:
+        cfg = self.cfg
+        if crossed(step, self.num_envs, cfg.target_update_interval):
+            polyak_update(self.q_net.parameters(), self.target_net.parameters(), cfg.tau)
+        if step > cfg.learning_starts and crossed(step, self.num_envs, cfg.train_freq):
+            self.train(cfg.gradient_steps)
+
+    def train(self, gradient_steps: int) -> None:
+        cfg = self.cfg
+        # The target network is fixed for the whole burst, so every minibatch's targets come
+        # from one batched forward pass (exact; Double DQN needs the changing online net).
+        idx = self.buffer.sample_indices(gradient_steps * cfg.batch_size, self.rng)
+        batch = self.buffer.get(idx)
+        with torch.no_grad():
+            next_q_all = self.target_net(batch.next_obs)
+            if not cfg.double_q:
+                targets = td_target(batch.rewards, next_q_all.max(dim=1).values,
+                                    batch.terminated, cfg.gamma)
+        actions = batch.actions.long().unsqueeze(1)
+        for g in range(gradient_steps):
+            mb = slice(g * cfg.batch_size, (g + 1) * cfg.batch_size)
+            if cfg.double_q:
+                with torch.no_grad():
+                    best = self.q_net(batch.next_obs[mb]).argmax(dim=1, keepdim=True)
+                    next_q = next_q_all[mb].gather(1, best).squeeze(1)
+                    target = td_target(batch.rewards[mb], next_q, batch.terminated[mb], cfg.gamma)
+            else:
+                target = targets[mb]
+            q = self.q_net(batch.obs[mb]).gather(1, actions[mb]).squeeze(1)
+            loss = self.loss_fn(q, target)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
+            self.optimizer.step()
+            self._loss_sum += loss.detach()
+            self._q_sum += q.detach().mean()
+        self._n_updates += gradient_steps
+
+    def pop_metrics(self) -> dict[str, float]:
+        if self._n_updates == 0:
+            return {}
+        out = {"td_loss": self._loss_sum.item() / self._n_updates,
+               "q_values": self._q_sum.item() / self._n_updates}
+        self._loss_sum.zero_()
+        self._q_sum.zero_()
+        self._n_updates = 0
+        return out
+
+    def exploration_value(self) -> tuple[str, float]:
+        return self.strategy.tag, self.strategy.value
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "q_net": self.q_net.state_dict(),
+            "target_net": self.target_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q_net.load_state_dict(state["q_net"])
+        self.target_net.load_state_dict(state["target_net"])
+        self.optimizer.load_state_dict(state["optimizer"])

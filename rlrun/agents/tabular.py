@@ -1,0 +1,117 @@
+"""Tabular TD control in numpy: Q-learning, SARSA and Expected SARSA.
+
+The three differ only in the value they bootstrap from at the next state; the table, the
+exploration and the update rule Q(s,a) += lr * (target - Q(s,a)) are shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rlrun.agents.base import Agent, Spaces, Transition
+from rlrun.exploration import make_strategy
+from rlrun.maths import td_target
+from rlrun.schema import ExplorationConfig, TabularConfig
+
+
+class TabularAgent(Agent):
+    def __init__(self, cfg: TabularConfig, exploration: ExplorationConfig, spaces: Spaces,
+                 device: Any = None, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.obs_start = int(spaces.observation.start)
+        n_actions = int(spaces.action.n)
+        self.q = np.full((int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64)
+        self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
+        self.rng = np.random.default_rng(seed)
+        self._td_sq_sum = 0.0
+        self._q_sum = 0.0
+        self._count = 0
+
+    def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+        q = self.q[obs - self.obs_start]
+        if explore:
+            return self.strategy.select(lambda: q, len(q), self.rng)
+        return q.argmax(axis=-1)  # deterministic evaluation: ties go to the first action
+
+    def observe(self, t: Transition, step: int) -> None:
+        self.strategy.set_step(step)
+        next_q = self.q[t.next_obs - self.obs_start]
+        target = td_target(t.reward, self.next_value(next_q), t.terminated, self.cfg.gamma)
+        self.learn(t.obs, t.action, target)
+
+    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+        """The bootstrap value V(s') from the next state's action values."""
+        raise NotImplementedError
+
+    def learn(self, obs: np.ndarray, action: np.ndarray, target: np.ndarray) -> None:
+        s = obs - self.obs_start
+        td_error = target - self.q[s, action]
+        np.add.at(self.q, (s, action), self.cfg.learning_rate * td_error)
+        self._td_sq_sum += float(np.dot(td_error, td_error))
+        self._q_sum += float(self.q[s, action].sum())
+        self._count += len(td_error)
+
+    def pop_metrics(self) -> dict[str, float]:
+        if self._count == 0:
+            return {}
+        out = {"td_loss": self._td_sq_sum / self._count, "q_values": self._q_sum / self._count}
+        self._td_sq_sum = self._q_sum = 0.0
+        self._count = 0
+        return out
+
+    def exploration_value(self) -> tuple[str, float]:
+        return self.strategy.tag, self.strategy.value
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"q": self.q.copy()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q[...] = state["q"]
+
+
+class QLearning(TabularAgent):
+    """Off-policy: bootstrap from the greedy action, max_a' Q(s', a')."""
+
+    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+        return next_q.max(axis=-1)
+
+
+class ExpectedSarsa(TabularAgent):
+    """Bootstrap from the expectation of Q(s', .) under the current exploration policy."""
+
+    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+        return (self.strategy.probs(next_q) * next_q).sum(axis=-1)
+
+
+class Sarsa(TabularAgent):
+    """On-policy: bootstrap from Q(s', a') for the action a' actually taken at s'.
+
+    That action is only chosen at the next step, so each env's update waits one step. At an
+    episode end there is no next step: termination needs no a'; at a truncation a' is drawn
+    from the policy at the true final observation.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: Transition | None = None
+
+    def observe(self, t: Transition, step: int) -> None:
+        self.strategy.set_step(step)
+        p = self._pending
+        if p is not None:
+            cont = ~(p.terminated | p.truncated)  # in these envs t.obs == p.next_obs
+            if cont.any():
+                next_v = self.q[t.obs[cont] - self.obs_start, t.action[cont]]
+                target = td_target(p.reward[cont], next_v, 0.0, self.cfg.gamma)
+                self.learn(p.obs[cont], p.action[cont], target)
+        ended = t.terminated | t.truncated
+        if ended.any():
+            super().observe(t.select(ended), step)
+        self._pending = t
+
+    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+        """Q(s', a') for a' drawn from the policy now (used only at episode ends)."""
+        next_a = self.strategy.select(lambda: next_q, len(next_q), self.rng)
+        return next_q[np.arange(len(next_q)), next_a]

@@ -1,0 +1,15 @@
+"""User-facing errors: each is reported as one line, with a non-zero exit and no traceback."""
+
+from hydra.errors import CompactHydraException
+
+
+class RlrunError(CompactHydraException):
+    """A problem with the user's input (config, device, env id...) that the user can fix."""
+
+
+class ConfigError(RlrunError):
+    """A config value that is unknown, mistyped, out of range or incompatible with another."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)

@@ -1,0 +1,118 @@
+"""One job: validated config -> env -> agent -> Trainer -> summary.json. Returns the objective."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from rlrun.schema import AGENTS, RunConfig, validate
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig, run_dir: Path) -> float:
+    """Train one agent as configured; write TensorBoard events and summary.json into `run_dir`.
+
+    Whatever happens, summary.json says how the job ended, so a failed job in a sweep still leaves
+    a readable record beside the others' results.
+    """
+    t0 = time.perf_counter()
+    summary: dict[str, Any] = {"status": "failed"}
+    logger = None
+    try:
+        rc = validate(cfg)  # before anything heavy: a config error costs no torch import
+        summary.update(agent=rc.agent.name, env=rc.env.id, seed=rc.seed,
+                       total_timesteps=rc.total_timesteps)
+        trainer, logger = build(rc, cfg, run_dir)
+        result = trainer.train()
+        summary.update(status="completed", **result.to_dict())
+        ev = result.final_eval
+        summary["objective"] = ev.mean_return
+        print_summary(rc, result.to_dict(), run_dir)
+        return ev.mean_return
+    except BaseException as e:
+        summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
+        if isinstance(e, KeyboardInterrupt):
+            summary["status"] = "interrupted"
+        raise
+    finally:
+        summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
+        if logger is not None:
+            logger.hparams_end(summary["status"])
+            logger.close()
+        write_json(run_dir / "summary.json", summary)
+
+
+def build(rc: RunConfig, cfg: DictConfig, run_dir: Path):
+    """Everything the Trainer needs, set up in the order that makes seeding reproducible."""
+    import torch
+
+    from rlrun.agents.base import Spaces, check_compatible, make_agent
+    from rlrun.envs import make_vec_env
+    from rlrun.logger import TensorBoardLogger, flatten
+    from rlrun.runtime import resolve_device, seed_everything
+    from rlrun.trainer import Trainer
+
+    torch.set_num_threads(rc.torch_threads)
+    device = resolve_device(rc.device)
+    seed_everything(rc.seed)
+    env = make_vec_env(rc.env, rc.env.num_envs)
+    spaces = Spaces(env.single_observation_space, env.single_action_space, env.num_envs,
+                    rc.total_timesteps)
+    check_compatible(rc.agent.name, AGENTS[rc.agent.name], rc.env.id, spaces)
+    eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
+    agent = make_agent(rc.agent, rc.exploration, spaces, device, rc.seed)
+    log.info("%s on %s (%d envs), device %s, %d steps -> %s", rc.agent.name, rc.env.id,
+             env.num_envs, device, rc.total_timesteps, run_dir)
+
+    logger = TensorBoardLogger(run_dir)
+    task = OmegaConf.to_container(cfg, resolve=True)
+    logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
+    resolved = {"agent": vars(rc.agent), "env": vars(rc.env), "exploration": vars(rc.exploration),
+                "seed": rc.seed, "total_timesteps": rc.total_timesteps, "device": str(device)}
+    logger.hparams_start(flatten(resolved))
+    return Trainer(rc, agent, env, eval_env, logger), logger
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically, so a reader never sees half a file; non-finite floats become null."""
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(clean(data), indent=2) + "\n")
+    tmp.replace(path)
+
+
+def print_summary(rc: RunConfig, result: dict[str, Any], run_dir: Path) -> None:
+    ev = result["final_eval"]
+    rows = [
+        ("agent / env", f"{rc.agent.name} / {rc.env.id}"),
+        ("env steps", f"{result['steps']:,}"),
+        ("episodes", f"{result['episodes']:,}"),
+        ("wall time", f"{result['wall_time_s']:.1f} s"),
+        ("steps / s", f"{result['sps']:,.0f}"),
+        ("eval return", f"{ev['mean_return']:.3f} +/- {ev['std_return']:.3f} "
+                        f"({ev['episodes']} episodes)"),
+        ("eval length", f"{ev['mean_length']:.1f}"),
+    ]
+    if ev["success_rate"] is not None:
+        rows.append(("success rate", f"{ev['success_rate']:.3f}"))
+    rows.append(("best eval return", f"{result['best_eval_mean_return']:.3f}"))
+    rows.append(("run dir", str(run_dir)))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"  {k:<{width}}  {v}" for k, v in rows]
+    print("\n".join(["", "rlrun summary", *lines, ""]), file=sys.stdout, flush=True)

@@ -1,0 +1,353 @@
+"""Typed schemas for the composed config, and the validation that turns a bad value into one line.
+
+This module must stay free of torch and gymnasium imports: it runs on the error path, which has to
+answer fast. Each agent and exploration strategy is a dataclass registered by name; an agent's
+capability flags live beside its hyperparameters, so incompatible choices fail before anything is
+built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, List, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import (
+    ConfigKeyError,
+    MissingMandatoryValue,
+    OmegaConfBaseException,
+    ValidationError,
+)
+
+from rlrun.errors import ConfigError
+
+
+def param(
+    default: Any = dataclasses.MISSING,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    factory: Any = dataclasses.MISSING,
+) -> Any:
+    """A dataclass field whose allowed range or choices are checked by `validate`."""
+    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices}
+    return field(default=default, default_factory=factory, metadata=meta)
+
+
+# --- exploration -------------------------------------------------------------------------------
+
+SCHEDULES = ("constant", "linear", "exponential")
+
+
+@dataclass
+class ExplorationConfig:
+    """A strategy whose value (epsilon, temperature, ...) follows a schedule from start to end.
+
+    The decay horizon is `decay_steps` env steps when given, else `fraction` of total_timesteps.
+    """
+
+    name: str = ""
+    schedule: str = param("linear", choices=SCHEDULES)
+    start: float = param(1.0, ge=0)
+    end: float = param(0.05, ge=0)
+    fraction: float = param(0.1, gt=0, le=1)
+    decay_steps: Optional[int] = param(None, gt=0)
+
+
+@dataclass
+class EpsilonGreedyConfig(ExplorationConfig):
+    start: float = param(1.0, ge=0, le=1)
+    end: float = param(0.05, ge=0, le=1)
+
+
+@dataclass
+class BoltzmannConfig(ExplorationConfig):
+    start: float = param(1.0, gt=0)
+    end: float = param(0.1, gt=0)
+
+
+@dataclass
+class AutoExplorationConfig:
+    """`exploration=auto`: the agent's own default strategy; any field set here overrides it."""
+
+    name: str = "auto"
+    schedule: Optional[str] = param(None, choices=SCHEDULES + (None,))
+    start: Optional[float] = param(None, ge=0)
+    end: Optional[float] = param(None, ge=0)
+    fraction: Optional[float] = param(None, gt=0, le=1)
+    decay_steps: Optional[int] = param(None, gt=0)
+
+
+EXPLORATIONS: dict[str, type] = {
+    "epsilon_greedy": EpsilonGreedyConfig,
+    "boltzmann": BoltzmannConfig,
+}
+
+# --- agents --------------------------------------------------------------------------------------
+
+ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu")
+
+
+@dataclass
+class AgentConfig:
+    """Base of every agent schema. Subclasses set the ClassVars through `@register_agent`."""
+
+    name: str = ""
+    impl: ClassVar[str]  # "module:Class" of the implementation, imported only when training starts
+    action_spaces: ClassVar[frozenset[str]]  # "discrete" and/or "box"
+    observation_spaces: ClassVar[frozenset[str]]
+    explorations: ClassVar[tuple[str, ...]]  # allowed strategies; the first is `auto`'s choice
+    default_exploration: ClassVar[dict[str, Any]]
+
+
+AGENTS: dict[str, type[AgentConfig]] = {}
+
+
+def register_agent(
+    name: str,
+    *,
+    impl: str,
+    actions: set[str],
+    observations: set[str],
+    explorations: tuple[str, ...],
+    default_exploration: dict[str, Any],
+):
+    def wrap(cls: type[AgentConfig]) -> type[AgentConfig]:
+        cls.impl = impl
+        cls.action_spaces = frozenset(actions)
+        cls.observation_spaces = frozenset(observations)
+        cls.explorations = explorations
+        cls.default_exploration = {"name": explorations[0], **default_exploration}
+        AGENTS[name] = cls
+        return cls
+
+    return wrap
+
+
+@dataclass
+class TabularConfig(AgentConfig):
+    learning_rate: float = param(0.1, gt=0, le=1)
+    gamma: float = param(0.99, ge=0, le=1)
+    init_value: float = 0.0  # optimistic initial values encourage exploration
+
+
+_TABULAR = dict(
+    actions={"discrete"},
+    observations={"discrete"},
+    explorations=("epsilon_greedy", "boltzmann"),
+    default_exploration={"schedule": "linear", "start": 1.0, "end": 0.05, "fraction": 0.5},
+)
+
+
+@register_agent("qlearning", impl="rlrun.agents.tabular:QLearning", **_TABULAR)
+@dataclass
+class QLearningConfig(TabularConfig):
+    pass
+
+
+@register_agent("sarsa", impl="rlrun.agents.tabular:Sarsa", **_TABULAR)
+@dataclass
+class SarsaConfig(TabularConfig):
+    pass
+
+
+@register_agent("expected_sarsa", impl="rlrun.agents.tabular:ExpectedSarsa", **_TABULAR)
+@dataclass
+class ExpectedSarsaConfig(TabularConfig):
+    pass
+
+
+@register_agent(
+    "dqn",
+    impl="rlrun.agents.dqn:DQN",
+    actions={"discrete"},
+    observations={"box", "discrete"},
+    explorations=("epsilon_greedy", "boltzmann"),
+    # Stable-Baselines3's DQN defaults.
+    default_exploration={"schedule": "linear", "start": 1.0, "end": 0.05, "fraction": 0.1},
+)
+@dataclass
+class DQNConfig(AgentConfig):
+    # Defaults are Stable-Baselines3's, so a bare `agent=dqn` behaves as SB3 users expect.
+    learning_rate: float = param(1e-4, gt=0)
+    gamma: float = param(0.99, ge=0, le=1)
+    batch_size: int = param(32, gt=0)
+    buffer_size: int = param(1_000_000, gt=0)
+    learning_starts: int = param(100, ge=0)
+    train_freq: int = param(4, gt=0)  # env steps between training bursts
+    gradient_steps: int = param(1, gt=0)  # gradient steps per burst
+    target_update_interval: int = param(10_000, gt=0)  # env steps between target updates
+    tau: float = param(1.0, gt=0, le=1)  # 1 = hard copy, < 1 = Polyak averaging
+    double_q: bool = False
+    loss: str = param("huber", choices=("huber", "mse"))
+    max_grad_norm: Optional[float] = param(10.0, gt=0)  # null disables clipping
+    net_arch: List[int] = param(factory=lambda: [64, 64], gt=0)
+    activation: str = param("relu", choices=ACTIVATIONS)
+
+
+# --- env, eval, logger, run ----------------------------------------------------------------------
+
+SUCCESS_RULES = ("terminated", "positive_reward", "is_success")
+
+
+@dataclass
+class EnvConfig:
+    name: str = "custom"
+    id: str = MISSING
+    kwargs: Dict[str, Any] = field(default_factory=dict)
+    num_envs: int = param(1, gt=0)
+    max_episode_steps: Optional[int] = param(None, gt=0)  # overrides the registered time limit
+    # How an episode counts as a success for eval/success_rate: terminated (reached the goal),
+    # positive_reward (last reward > 0, e.g. FrozenLake), is_success (info key); null: no such metric.
+    success: Optional[str] = param(None, choices=SUCCESS_RULES + (None,))
+
+
+@dataclass
+class EvalConfig:
+    every_steps: int = param(10_000, gt=0)
+    episodes: int = param(10, gt=0)
+    num_envs: int = param(8, gt=0)  # eval episodes run this many at a time
+    seed: Optional[int] = None  # default: the run's seed + 10_000, apart from training envs
+
+
+@dataclass
+class LoggerConfig:
+    log_every_steps: int = param(1_000, gt=0)  # losses and charts are averaged over this window
+    progress: bool = True  # console progress bar
+
+
+@dataclass
+class RunConfig:
+    agent: AgentConfig
+    env: EnvConfig
+    exploration: ExplorationConfig
+    seed: int = param(0, ge=0)
+    device: str = "auto"
+    total_timesteps: int = param(100_000, gt=0)
+    torch_threads: int = param(1, gt=0)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def _build(schema: type, values: Any, prefix: str) -> Any:
+    """Merge `values` into `schema`, turning OmegaConf's errors into one-line ConfigErrors."""
+    if not isinstance(values, dict):
+        raise ConfigError(prefix, f"expected a mapping, got {values!r}")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), values)
+        obj = OmegaConf.to_object(merged)
+    except ConfigKeyError as e:
+        key = str(e.key)
+        known = [f.name for f in dataclasses.fields(schema)]
+        raise ConfigError(_key(prefix, key), f"unknown key{_suggest(key, known, prefix)}")
+    except MissingMandatoryValue as e:
+        raise ConfigError(_key(prefix, e.key), "missing mandatory value") from None
+    except ValidationError as e:
+        raise ConfigError(_key(prefix, e.key), _first_line(e)) from None
+    except OmegaConfBaseException as e:
+        raise ConfigError(prefix, _first_line(e)) from None
+    _check_ranges(obj, prefix)
+    return obj
+
+
+def _suggest(key: str, known: list[str], prefix: str = "") -> str:
+    """A 'did you mean' hint: a close spelling, or the name the key abbreviates (lr)."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+    close += [k for k in known if "".join(w[0] for w in k.split("_")) == key]
+    if close:
+        return f"; did you mean '{_key(prefix, close[0])}'?"
+    return f"; valid keys: {', '.join(known)}"
+
+
+def _key(prefix: str, name: Any) -> str:
+    return f"{prefix}.{name}" if prefix else str(name)
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0]
+
+
+def _check_ranges(obj: Any, prefix: str) -> None:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = _key(prefix, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_ranges(value, key)
+            continue
+        m = f.metadata
+        if m.get("choices") is not None and value not in m["choices"]:
+            valid = ", ".join(str(c) if c is not None else "null" for c in m["choices"])
+            raise ConfigError(key, f"got {value!r}; choose one of: {valid}")
+        if value is None or isinstance(value, (bool, str)):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if m.get("gt") is not None and not item > m["gt"]:
+                raise ConfigError(key, f"must be > {m['gt']}, got {item}")
+            if m.get("ge") is not None and not item >= m["ge"]:
+                raise ConfigError(key, f"must be >= {m['ge']}, got {item}")
+            if m.get("le") is not None and not item <= m["le"]:
+                raise ConfigError(key, f"must be <= {m['le']}, got {item}")
+
+
+def _lookup(registry: dict[str, type], kind: str, name: Any) -> type:
+    if name not in registry:
+        raise ConfigError(f"{kind}.name", f"unknown {kind} {name!r}; choose one of: "
+                          f"{', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def resolve_exploration(agent: type[AgentConfig], values: dict[str, Any]) -> ExplorationConfig:
+    """Build the exploration schema for `agent`; `auto` becomes the agent's own default."""
+    if values.get("name") == "auto":
+        auto = _build(AutoExplorationConfig, values, "exploration")
+        overrides = {k: v for k, v in dataclasses.asdict(auto).items() if v is not None}
+        values = {**agent.default_exploration, **overrides, "name": agent.default_exploration["name"]}
+    name = values.get("name")
+    schema = _lookup(EXPLORATIONS, "exploration", name)
+    if name not in agent.explorations:
+        raise ConfigError(
+            "exploration",
+            f"agent '{_agent_name(agent)}' cannot use exploration={name}; "
+            f"choose one of: auto, {', '.join(agent.explorations)}",
+        )
+    return _build(schema, values, "exploration")
+
+
+def _agent_name(schema: type[AgentConfig]) -> str:
+    return next(name for name, cls in AGENTS.items() if cls is schema)
+
+
+def validate(cfg: DictConfig | dict) -> RunConfig:
+    """Check the composed config against the schemas; return it as typed dataclasses."""
+    values = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    values.pop("hydra", None)
+    for group in ("agent", "env", "exploration"):
+        if not isinstance(values.get(group), dict):
+            raise ConfigError(group, f"missing config group; pass {group}=<name>")
+    agent_schema = _lookup(AGENTS, "agent", values["agent"].get("name"))
+    agent = _build(agent_schema, values.pop("agent"), "agent")
+    env = _build(EnvConfig, values.pop("env"), "env")
+    exploration = resolve_exploration(agent_schema, values.pop("exploration"))
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(key, f"unknown key{_suggest(key, sorted(known))}")
+    rest = _build(
+        RunConfig,
+        {**values, "agent": {}, "env": {"id": env.id}, "exploration": {}},
+        "",
+    )
+    run = dataclasses.replace(rest, agent=agent, env=env, exploration=exploration)
+    if not DEVICE_PATTERN.match(run.device):
+        raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    return run

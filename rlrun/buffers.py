@@ -16,19 +16,28 @@ class ReplayBatch(NamedTuple):
     actions: torch.Tensor
     rewards: torch.Tensor
     next_obs: torch.Tensor
-    terminated: torch.Tensor  # bootstrap mask = 1 - terminated; truncation keeps bootstrapping
+    terminated: (
+        torch.Tensor
+    )  # bootstrap mask = 1 - terminated; truncation keeps bootstrapping
 
 
 class ReplayBuffer:
     """A ring buffer of transitions. `next_obs` is the true next observation, final ones included."""
 
-    def __init__(self, capacity: int, obs_space: gym.Space, action_space: gym.Space,
-                 device: torch.device) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        device: torch.device,
+    ) -> None:
         self.capacity = capacity
         self.device = device
         self.obs = np.zeros((capacity, *obs_space.shape), dtype=obs_space.dtype)
         self.next_obs = np.zeros_like(self.obs)
-        self.actions = np.zeros((capacity, *action_space.shape), dtype=action_space.dtype)
+        self.actions = np.zeros(
+            (capacity, *action_space.shape), dtype=action_space.dtype
+        )
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
         self.pos = 0
@@ -40,8 +49,11 @@ class ReplayBuffer:
     def add(self, t: Transition) -> None:
         """Write one row per env, wrapping around to overwrite the oldest rows."""
         n = len(t.reward)
-        idx = (self.pos + np.arange(n)) % self.capacity if self.pos + n > self.capacity else (
-            slice(self.pos, self.pos + n))
+        idx = (
+            (self.pos + np.arange(n)) % self.capacity
+            if self.pos + n > self.capacity
+            else (slice(self.pos, self.pos + n))
+        )
         self.obs[idx] = t.obs
         self.next_obs[idx] = t.next_obs
         self.actions[idx] = t.action
@@ -57,5 +69,10 @@ class ReplayBuffer:
         def to(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a[idx], device=self.device)
 
-        return ReplayBatch(to(self.obs), to(self.actions), to(self.rewards), to(self.next_obs),
-                           to(self.terminated))
+        return ReplayBatch(
+            to(self.obs),
+            to(self.actions),
+            to(self.rewards),
+            to(self.next_obs),
+            to(self.terminated),
+        )

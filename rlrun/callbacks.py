@@ -17,7 +17,9 @@ FAILED_JOBS: list[str] = []
 
 
 class JobReport(Callback):
-    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+    def on_job_end(
+        self, config: DictConfig, job_return: JobReturn, **kwargs: Any
+    ) -> None:
         if job_return.status != JobStatus.FAILED:
             return
         err = job_return._return_value

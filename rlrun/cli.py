@@ -43,14 +43,19 @@ def main() -> None:
     except (RlrunError, HydraException, OmegaConfBaseException) as e:
         if FAILED_JOBS:
             failed = "; ".join(FAILED_JOBS)
-            print(f"rlrun: error: {len(FAILED_JOBS)} job(s) failed: {failed}", file=sys.stderr)
+            print(
+                f"rlrun: error: {len(FAILED_JOBS)} job(s) failed: {failed}",
+                file=sys.stderr,
+            )
             sys.exit(1)
         print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
     except Exception:
         if FAILED_JOBS:  # a crash inside a sweep job: each failure was already reported
-            print(f"rlrun: error: {len(FAILED_JOBS)} job(s) failed: {'; '.join(FAILED_JOBS)}",
-                  file=sys.stderr)
+            print(
+                f"rlrun: error: {len(FAILED_JOBS)} job(s) failed: {'; '.join(FAILED_JOBS)}",
+                file=sys.stderr,
+            )
             sys.exit(1)
         raise
 

@@ -31,7 +31,9 @@ def make_vec_env(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
     except (gym.error.Error, ModuleNotFoundError) as e:
         raise ConfigError("env.id", f"cannot make {cfg.id!r}: {e}") from None
     except TypeError as e:
-        raise ConfigError("env.kwargs", f"{cfg.id} rejected its arguments: {e}") from None
+        raise ConfigError(
+            "env.kwargs", f"{cfg.id} rejected its arguments: {e}"
+        ) from None
     return RecordEpisodeStatistics(env)
 
 
@@ -45,13 +47,16 @@ def true_next_obs(next_obs: np.ndarray, infos: dict) -> np.ndarray:
     return out
 
 
-def is_success(rule: str | None, reward: np.ndarray, terminated: np.ndarray,
-               infos: dict) -> np.ndarray | None:
+def is_success(
+    rule: str | None, reward: np.ndarray, terminated: np.ndarray, infos: dict
+) -> np.ndarray | None:
     """Per env, whether an episode that ends now counts as a success under `env.success`."""
     if rule == "terminated":
         return terminated.copy()
     if rule == "positive_reward":
         return reward > 0
     if rule == "is_success":
-        return np.asarray(infos.get("is_success", np.zeros_like(terminated)), dtype=bool)
+        return np.asarray(
+            infos.get("is_success", np.zeros_like(terminated)), dtype=bool
+        )
     return None

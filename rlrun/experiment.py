@@ -27,9 +27,15 @@ def run(cfg: DictConfig, run_dir: Path) -> float:
     summary: dict[str, Any] = {"status": "failed"}
     logger = None
     try:
-        rc = validate(cfg)  # before anything heavy: a config error costs no torch import
-        summary.update(agent=rc.agent.name, env=rc.env.id, seed=rc.seed,
-                       total_timesteps=rc.total_timesteps)
+        rc = validate(
+            cfg
+        )  # before anything heavy: a config error costs no torch import
+        summary.update(
+            agent=rc.agent.name,
+            env=rc.env.id,
+            seed=rc.seed,
+            total_timesteps=rc.total_timesteps,
+        )
         trainer, logger = build(rc, cfg, run_dir)
         result = trainer.train()
         summary.update(status="completed", **result.to_dict())
@@ -64,25 +70,43 @@ def build(rc: RunConfig, cfg: DictConfig, run_dir: Path):
     device = resolve_device(rc.device)
     seed_everything(rc.seed)
     env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces(env.single_observation_space, env.single_action_space, env.num_envs,
-                    rc.total_timesteps)
+    spaces = Spaces(
+        env.single_observation_space,
+        env.single_action_space,
+        env.num_envs,
+        rc.total_timesteps,
+    )
     check_compatible(rc.agent.name, AGENTS[rc.agent.name], rc.env.id, spaces)
     eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
     agent = make_agent(rc.agent, rc.exploration, spaces, device, rc.seed)
-    log.info("%s on %s (%d envs), device %s, %d steps -> %s", rc.agent.name, rc.env.id,
-             env.num_envs, device, rc.total_timesteps, run_dir)
+    log.info(
+        "%s on %s (%d envs), device %s, %d steps -> %s",
+        rc.agent.name,
+        rc.env.id,
+        env.num_envs,
+        device,
+        rc.total_timesteps,
+        run_dir,
+    )
 
     logger = TensorBoardLogger(run_dir)
     task = OmegaConf.to_container(cfg, resolve=True)
     logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
-    resolved = {"agent": vars(rc.agent), "env": vars(rc.env), "exploration": vars(rc.exploration),
-                "seed": rc.seed, "total_timesteps": rc.total_timesteps, "device": str(device)}
+    resolved = {
+        "agent": vars(rc.agent),
+        "env": vars(rc.env),
+        "exploration": vars(rc.exploration),
+        "seed": rc.seed,
+        "total_timesteps": rc.total_timesteps,
+        "device": str(device),
+    }
     logger.hparams_start(flatten(resolved))
     return Trainer(rc, agent, env, eval_env, logger), logger
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, so a reader never sees half a file; non-finite floats become null."""
+
     def clean(x: Any) -> Any:
         if isinstance(x, float) and not math.isfinite(x):
             return None
@@ -105,8 +129,10 @@ def print_summary(rc: RunConfig, result: dict[str, Any], run_dir: Path) -> None:
         ("episodes", f"{result['episodes']:,}"),
         ("wall time", f"{result['wall_time_s']:.1f} s"),
         ("steps / s", f"{result['sps']:,.0f}"),
-        ("eval return", f"{ev['mean_return']:.3f} +/- {ev['std_return']:.3f} "
-                        f"({ev['episodes']} episodes)"),
+        (
+            "eval return",
+            f"{ev['mean_return']:.3f} +/- {ev['std_return']:.3f} ({ev['episodes']} episodes)",
+        ),
         ("eval length", f"{ev['mean_length']:.1f}"),
     ]
     if ev["success_rate"] is not None:

@@ -8,7 +8,7 @@ so one seed drives everything.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -60,7 +60,9 @@ class Strategy:
 
     tag = "value"  # charts/<tag> in TensorBoard
 
-    def __init__(self, cfg: ExplorationConfig, total_timesteps: int, n_actions: int) -> None:
+    def __init__(
+        self, cfg: ExplorationConfig, total_timesteps: int, n_actions: int
+    ) -> None:
         self.schedule = Schedule(cfg, total_timesteps)
         self.value = self.schedule(0)
         self.n_actions = n_actions
@@ -68,8 +70,9 @@ class Strategy:
     def set_step(self, step: int) -> None:
         self.value = self.schedule(step)
 
-    def select(self, q_fn: Callable[[], np.ndarray], n: int,
-               rng: np.random.Generator) -> np.ndarray:
+    def select(
+        self, q_fn: Callable[[], np.ndarray], n: int, rng: np.random.Generator
+    ) -> np.ndarray:
         """Actions for `n` envs; `q_fn()` gives their action values, computed only if needed."""
         raise NotImplementedError
 
@@ -80,8 +83,9 @@ class Strategy:
 class EpsilonGreedy(Strategy):
     tag = "epsilon"
 
-    def select(self, q_fn: Callable[[], np.ndarray], n: int,
-               rng: np.random.Generator) -> np.ndarray:
+    def select(
+        self, q_fn: Callable[[], np.ndarray], n: int, rng: np.random.Generator
+    ) -> np.ndarray:
         explore = rng.random(n) < self.value
         if explore.all():  # no need for the values (most steps early in training)
             return rng.integers(0, self.n_actions, n)
@@ -93,7 +97,9 @@ class EpsilonGreedy(Strategy):
     def probs(self, q: np.ndarray) -> np.ndarray:
         n = q.shape[-1]
         best = (q == q.max(axis=-1, keepdims=True)).astype(np.float64)
-        best /= best.sum(axis=-1, keepdims=True)  # ties share the greedy mass, as `greedy` does
+        best /= best.sum(
+            axis=-1, keepdims=True
+        )  # ties share the greedy mass, as `greedy` does
         return self.value / n + (1.0 - self.value) * best
 
 
@@ -105,15 +111,21 @@ class Boltzmann(Strategy):
         p = np.exp(logits)
         return p / p.sum(axis=-1, keepdims=True)
 
-    def select(self, q_fn: Callable[[], np.ndarray], n: int,
-               rng: np.random.Generator) -> np.ndarray:
+    def select(
+        self, q_fn: Callable[[], np.ndarray], n: int, rng: np.random.Generator
+    ) -> np.ndarray:
         cdf = np.cumsum(self.probs(q_fn()), axis=-1)
         u = rng.random((n, 1)) * cdf[:, -1:]
         return (u > cdf).sum(axis=-1)
 
 
-STRATEGIES: dict[str, type[Strategy]] = {"epsilon_greedy": EpsilonGreedy, "boltzmann": Boltzmann}
+STRATEGIES: dict[str, type[Strategy]] = {
+    "epsilon_greedy": EpsilonGreedy,
+    "boltzmann": Boltzmann,
+}
 
 
-def make_strategy(cfg: ExplorationConfig, total_timesteps: int, n_actions: int) -> Strategy:
+def make_strategy(
+    cfg: ExplorationConfig, total_timesteps: int, n_actions: int
+) -> Strategy:
     return STRATEGIES[cfg.name](cfg, total_timesteps, n_actions)

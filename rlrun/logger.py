@@ -14,7 +14,12 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 # The metrics the HParams tab shows beside the hyperparameters (last logged value of each tag).
-HPARAM_METRICS = ("eval/mean_return", "eval/success_rate", "eval/mean_length", "charts/SPS")
+HPARAM_METRICS = (
+    "eval/mean_return",
+    "eval/success_rate",
+    "eval/mean_length",
+    "charts/SPS",
+)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -48,10 +53,14 @@ class TensorBoardLogger:
 
     def hparams_end(self, status: str) -> None:
         _, _, session_end = hparams({}, {})
-        if status != "completed":  # the plugin marks a session as failed through its status
+        if (
+            status != "completed"
+        ):  # the plugin marks a session as failed through its status
             from tensorboard.plugins.hparams import api_pb2
 
-            session_end.value[0].metadata.plugin_data.content = _end_info(api_pb2.STATUS_FAILURE)
+            session_end.value[0].metadata.plugin_data.content = _end_info(
+                api_pb2.STATUS_FAILURE
+            )
         self.writer.file_writer.add_summary(session_end)
 
     def close(self) -> None:

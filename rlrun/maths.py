@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def td_target(reward, next_value, terminated, gamma: float):
     """One-step TD target r + gamma * V(s') * (1 - terminated).
 

@@ -16,7 +16,9 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def mlp(in_dim: int, out_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
+def mlp(
+    in_dim: int, out_dim: int, net_arch: list[int], activation: str
+) -> nn.Sequential:
     """Linear layers of the given widths with `activation` between them, none after the last."""
     layers: list[nn.Module] = []
     for width in net_arch:
@@ -48,8 +50,9 @@ class ObsEncoder(nn.Module):
 class QNetwork(nn.Module):
     """Q(s, .) for every discrete action: encoder, then an MLP."""
 
-    def __init__(self, obs_space: gym.Space, n_actions: int, net_arch: list[int],
-                 activation: str) -> None:
+    def __init__(
+        self, obs_space: gym.Space, n_actions: int, net_arch: list[int], activation: str
+    ) -> None:
         super().__init__()
         self.encoder = ObsEncoder(obs_space)
         self.body = mlp(self.encoder.dim, n_actions, net_arch, activation)

@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import (
@@ -32,11 +32,11 @@ def param(
     gt: float | None = None,
     le: float | None = None,
     choices: tuple[Any, ...] | None = None,
-    factory: Any = dataclasses.MISSING,
 ) -> Any:
     """A dataclass field whose allowed range or choices are checked by `validate`."""
-    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices}
-    return field(default=default, default_factory=factory, metadata=meta)
+    return field(
+        default=default, metadata={"ge": ge, "gt": gt, "le": le, "choices": choices}
+    )
 
 
 # --- exploration -------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ class ExplorationConfig:
     start: float = param(1.0, ge=0)
     end: float = param(0.05, ge=0)
     fraction: float = param(0.1, gt=0, le=1)
-    decay_steps: Optional[int] = param(None, gt=0)
+    decay_steps: int | None = param(None, gt=0)
 
 
 @dataclass
@@ -76,11 +76,11 @@ class AutoExplorationConfig:
     """`exploration=auto`: the agent's own default strategy; any field set here overrides it."""
 
     name: str = "auto"
-    schedule: Optional[str] = param(None, choices=SCHEDULES + (None,))
-    start: Optional[float] = param(None, ge=0)
-    end: Optional[float] = param(None, ge=0)
-    fraction: Optional[float] = param(None, gt=0, le=1)
-    decay_steps: Optional[int] = param(None, gt=0)
+    schedule: str | None = param(None, choices=SCHEDULES + (None,))
+    start: float | None = param(None, ge=0)
+    end: float | None = param(None, ge=0)
+    fraction: float | None = param(None, gt=0, le=1)
+    decay_steps: int | None = param(None, gt=0)
 
 
 EXPLORATIONS: dict[str, type] = {
@@ -98,10 +98,14 @@ class AgentConfig:
     """Base of every agent schema. Subclasses set the ClassVars through `@register_agent`."""
 
     name: str = ""
-    impl: ClassVar[str]  # "module:Class" of the implementation, imported only when training starts
+    impl: ClassVar[
+        str
+    ]  # "module:Class" of the implementation, imported only when training starts
     action_spaces: ClassVar[frozenset[str]]  # "discrete" and/or "box"
     observation_spaces: ClassVar[frozenset[str]]
-    explorations: ClassVar[tuple[str, ...]]  # allowed strategies; the first is `auto`'s choice
+    explorations: ClassVar[
+        tuple[str, ...]
+    ]  # allowed strategies; the first is `auto`'s choice
     default_exploration: ClassVar[dict[str, Any]]
 
 
@@ -136,12 +140,17 @@ class TabularConfig(AgentConfig):
     init_value: float = 0.0  # optimistic initial values encourage exploration
 
 
-_TABULAR = dict(
-    actions={"discrete"},
-    observations={"discrete"},
-    explorations=("epsilon_greedy", "boltzmann"),
-    default_exploration={"schedule": "linear", "start": 1.0, "end": 0.05, "fraction": 0.5},
-)
+_TABULAR = {
+    "actions": {"discrete"},
+    "observations": {"discrete"},
+    "explorations": ("epsilon_greedy", "boltzmann"),
+    "default_exploration": {
+        "schedule": "linear",
+        "start": 1.0,
+        "end": 0.05,
+        "fraction": 0.5,
+    },
+}
 
 
 @register_agent("qlearning", impl="rlrun.agents.tabular:QLearning", **_TABULAR)
@@ -169,7 +178,12 @@ class ExpectedSarsaConfig(TabularConfig):
     observations={"box", "discrete"},
     explorations=("epsilon_greedy", "boltzmann"),
     # Stable-Baselines3's DQN defaults.
-    default_exploration={"schedule": "linear", "start": 1.0, "end": 0.05, "fraction": 0.1},
+    default_exploration={
+        "schedule": "linear",
+        "start": 1.0,
+        "end": 0.05,
+        "fraction": 0.1,
+    },
 )
 @dataclass
 class DQNConfig(AgentConfig):
@@ -181,12 +195,14 @@ class DQNConfig(AgentConfig):
     learning_starts: int = param(100, ge=0)
     train_freq: int = param(4, gt=0)  # env steps between training bursts
     gradient_steps: int = param(1, gt=0)  # gradient steps per burst
-    target_update_interval: int = param(10_000, gt=0)  # env steps between target updates
+    target_update_interval: int = param(
+        10_000, gt=0
+    )  # env steps between target updates
     tau: float = param(1.0, gt=0, le=1)  # 1 = hard copy, < 1 = Polyak averaging
     double_q: bool = False
     loss: str = param("huber", choices=("huber", "mse"))
-    max_grad_norm: Optional[float] = param(10.0, gt=0)  # null disables clipping
-    net_arch: List[int] = param(factory=lambda: [64, 64], gt=0)
+    max_grad_norm: float | None = param(10.0, gt=0)  # null disables clipping
+    net_arch: list[int] = field(default_factory=lambda: [64, 64], metadata={"gt": 0})
     activation: str = param("relu", choices=ACTIVATIONS)
 
 
@@ -199,12 +215,14 @@ SUCCESS_RULES = ("terminated", "positive_reward", "is_success")
 class EnvConfig:
     name: str = "custom"
     id: str = MISSING
-    kwargs: Dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
     num_envs: int = param(1, gt=0)
-    max_episode_steps: Optional[int] = param(None, gt=0)  # overrides the registered time limit
+    max_episode_steps: int | None = param(
+        None, gt=0
+    )  # overrides the registered time limit
     # How an episode counts as a success for eval/success_rate: terminated (reached the goal),
     # positive_reward (last reward > 0, e.g. FrozenLake), is_success (info key); null: no such metric.
-    success: Optional[str] = param(None, choices=SUCCESS_RULES + (None,))
+    success: str | None = param(None, choices=SUCCESS_RULES + (None,))
 
 
 @dataclass
@@ -212,12 +230,16 @@ class EvalConfig:
     every_steps: int = param(10_000, gt=0)
     episodes: int = param(10, gt=0)
     num_envs: int = param(8, gt=0)  # eval episodes run this many at a time
-    seed: Optional[int] = None  # default: the run's seed + 10_000, apart from training envs
+    seed: int | None = (
+        None  # default: the run's seed + 10_000, apart from training envs
+    )
 
 
 @dataclass
 class LoggerConfig:
-    log_every_steps: int = param(1_000, gt=0)  # losses and charts are averaged over this window
+    log_every_steps: int = param(
+        1_000, gt=0
+    )  # losses and charts are averaged over this window
     progress: bool = True  # console progress bar
 
 
@@ -249,7 +271,9 @@ def _build(schema: type, values: Any, prefix: str) -> Any:
     except ConfigKeyError as e:
         key = str(e.key)
         known = [f.name for f in dataclasses.fields(schema)]
-        raise ConfigError(_key(prefix, key), f"unknown key{_suggest(key, known, prefix)}")
+        raise ConfigError(
+            _key(prefix, key), f"unknown key{_suggest(key, known, prefix)}"
+        )
     except MissingMandatoryValue as e:
         raise ConfigError(_key(prefix, e.key), "missing mandatory value") from None
     except ValidationError as e:
@@ -301,17 +325,25 @@ def _check_ranges(obj: Any, prefix: str) -> None:
 
 def _lookup(registry: dict[str, type], kind: str, name: Any) -> type:
     if name not in registry:
-        raise ConfigError(f"{kind}.name", f"unknown {kind} {name!r}; choose one of: "
-                          f"{', '.join(sorted(registry))}")
+        raise ConfigError(
+            f"{kind}.name",
+            f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(registry))}",
+        )
     return registry[name]
 
 
-def resolve_exploration(agent: type[AgentConfig], values: dict[str, Any]) -> ExplorationConfig:
+def resolve_exploration(
+    agent: type[AgentConfig], values: dict[str, Any]
+) -> ExplorationConfig:
     """Build the exploration schema for `agent`; `auto` becomes the agent's own default."""
     if values.get("name") == "auto":
         auto = _build(AutoExplorationConfig, values, "exploration")
         overrides = {k: v for k, v in dataclasses.asdict(auto).items() if v is not None}
-        values = {**agent.default_exploration, **overrides, "name": agent.default_exploration["name"]}
+        values = {
+            **agent.default_exploration,
+            **overrides,
+            "name": agent.default_exploration["name"],
+        }
     name = values.get("name")
     schema = _lookup(EXPLORATIONS, "exploration", name)
     if name not in agent.explorations:
@@ -329,7 +361,11 @@ def _agent_name(schema: type[AgentConfig]) -> str:
 
 def validate(cfg: DictConfig | dict) -> RunConfig:
     """Check the composed config against the schemas; return it as typed dataclasses."""
-    values = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    values = (
+        OmegaConf.to_container(cfg, resolve=True)
+        if isinstance(cfg, DictConfig)
+        else dict(cfg)
+    )
     values.pop("hydra", None)
     for group in ("agent", "env", "exploration"):
         if not isinstance(values.get(group), dict):
@@ -349,5 +385,7 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
     )
     run = dataclasses.replace(rest, agent=agent, env=env, exploration=exploration)
     if not DEVICE_PATTERN.match(run.device):
-        raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
+        raise ConfigError(
+            "device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps"
+        )
     return run

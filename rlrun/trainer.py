@@ -44,8 +44,13 @@ class TrainResult:
         return asdict(self)
 
 
-def evaluate(agent: Agent, env: gym.vector.VectorEnv, episodes: int, seed: int,
-             success_rule: str | None) -> EvalResult:
+def evaluate(
+    agent: Agent,
+    env: gym.vector.VectorEnv,
+    episodes: int,
+    seed: int,
+    success_rule: str | None,
+) -> EvalResult:
     """Run `episodes` deterministic episodes on `env`, reseeded with `seed` every time.
 
     Each env runs a fixed share of the episodes (as Stable-Baselines3's evaluate_policy does), so
@@ -59,7 +64,9 @@ def evaluate(agent: Agent, env: gym.vector.VectorEnv, episodes: int, seed: int,
     successes: list[bool] = []
     obs, _ = env.reset(seed=seed)
     while (counts < targets).any():
-        obs, reward, terminated, truncated, infos = env.step(agent.act(obs, explore=False))
+        obs, reward, terminated, _truncated, infos = env.step(
+            agent.act(obs, explore=False)
+        )
         done = infos.get("_episode")
         if done is None or not done.any():
             continue
@@ -80,14 +87,22 @@ def evaluate(agent: Agent, env: gym.vector.VectorEnv, episodes: int, seed: int,
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, agent: Agent, env: gym.vector.VectorEnv,
-                 eval_env: gym.vector.VectorEnv, logger: TensorBoardLogger) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        agent: Agent,
+        env: gym.vector.VectorEnv,
+        eval_env: gym.vector.VectorEnv,
+        logger: TensorBoardLogger,
+    ) -> None:
         self.cfg = cfg
         self.agent = agent
         self.env = env
         self.eval_env = eval_env
         self.logger = logger
-        self.eval_seed = cfg.eval.seed if cfg.eval.seed is not None else cfg.seed + 10_000
+        self.eval_seed = (
+            cfg.eval.seed if cfg.eval.seed is not None else cfg.seed + 10_000
+        )
         self.result = TrainResult()
 
     def train(self) -> TrainResult:
@@ -98,8 +113,13 @@ class Trainer:
         next_log = cfg.logger.log_every_steps
         next_eval = cfg.eval.every_steps
         step = 0
-        bar = tqdm(total=cfg.total_timesteps, unit="step", disable=not cfg.logger.progress,
-                   dynamic_ncols=True, smoothing=0.1)
+        bar = tqdm(
+            total=cfg.total_timesteps,
+            unit="step",
+            disable=not cfg.logger.progress,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        )
         obs, _ = env.reset(seed=cfg.seed)
         env.action_space.seed(cfg.seed)
         while step < cfg.total_timesteps:
@@ -107,8 +127,14 @@ class Trainer:
             next_obs, reward, terminated, truncated, infos = env.step(action)
             step += num_envs
             agent.observe(
-                Transition(obs, action, reward, true_next_obs(next_obs, infos), terminated,
-                           truncated),
+                Transition(
+                    obs,
+                    action,
+                    reward,
+                    true_next_obs(next_obs, infos),
+                    terminated,
+                    truncated,
+                ),
                 step,
             )
             agent.update(step)
@@ -119,7 +145,9 @@ class Trainer:
                 for i in np.flatnonzero(ended):
                     ret = float(infos["episode"]["r"][i])
                     logger.scalar("charts/episodic_return", ret, step)
-                    logger.scalar("charts/episodic_length", int(infos["episode"]["l"][i]), step)
+                    logger.scalar(
+                        "charts/episodic_length", int(infos["episode"]["l"][i]), step
+                    )
                     recent_returns.append(ret)
                 self.result.episodes += int(ended.sum())
 
@@ -129,8 +157,11 @@ class Trainer:
                 self._log_charts(step, sps)
                 bar.update(step - bar.n)
                 if recent_returns:
-                    bar.set_postfix(sps=f"{sps:,.0f}", ret=f"{np.mean(recent_returns):.2f}",
-                                    refresh=False)
+                    bar.set_postfix(
+                        sps=f"{sps:,.0f}",
+                        ret=f"{np.mean(recent_returns):.2f}",
+                        refresh=False,
+                    )
             if step >= next_eval and step < cfg.total_timesteps:
                 next_eval += cfg.eval.every_steps
                 self._evaluate(step, start)
@@ -150,14 +181,21 @@ class Trainer:
             self.logger.scalar(f"losses/{name}", value, step)
 
     def _evaluate(self, step: int, start: float) -> None:
-        ev = evaluate(self.agent, self.eval_env, self.cfg.eval.episodes, self.eval_seed,
-                      self.cfg.env.success)
+        ev = evaluate(
+            self.agent,
+            self.eval_env,
+            self.cfg.eval.episodes,
+            self.eval_seed,
+            self.cfg.env.success,
+        )
         for name in ("mean_return", "std_return", "mean_length", "success_rate"):
             value = getattr(ev, name)
             if value is not None:
                 self.logger.scalar(f"eval/{name}", value, step)
         r = self.result
         r.final_eval = ev
-        r.evaluations.append((step, round(time.perf_counter() - start, 3), ev.mean_return))
+        r.evaluations.append(
+            (step, round(time.perf_counter() - start, 3), ev.mean_return)
+        )
         if r.best_eval_mean_return is None or ev.mean_return > r.best_eval_mean_return:
             r.best_eval_mean_return = ev.mean_return

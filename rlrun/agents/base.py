@@ -31,8 +31,14 @@ class Transition:
 
     def select(self, mask: np.ndarray) -> Transition:
         """The same step restricted to the envs where `mask` is true."""
-        return Transition(self.obs[mask], self.action[mask], self.reward[mask],
-                          self.next_obs[mask], self.terminated[mask], self.truncated[mask])
+        return Transition(
+            self.obs[mask],
+            self.action[mask],
+            self.reward[mask],
+            self.next_obs[mask],
+            self.terminated[mask],
+            self.truncated[mask],
+        )
 
 
 @dataclass
@@ -82,7 +88,9 @@ def space_kind(space: gym.Space) -> str:
     return type(space).__name__
 
 
-def check_compatible(name: str, schema: type[AgentConfig], env_id: str, spaces: Spaces) -> None:
+def check_compatible(
+    name: str, schema: type[AgentConfig], env_id: str, spaces: Spaces
+) -> None:
     """Fail fast, naming what would work, when the agent cannot handle the env's spaces."""
     for what, space, allowed in (
         ("actions", spaces.action, schema.action_spaces),
@@ -91,12 +99,16 @@ def check_compatible(name: str, schema: type[AgentConfig], env_id: str, spaces: 
         kind = space_kind(space)
         if kind not in allowed:
             fits = sorted(
-                n for n, s in AGENTS.items()
+                n
+                for n, s in AGENTS.items()
                 if space_kind(spaces.action) in s.action_spaces
                 and space_kind(spaces.observation) in s.observation_spaces
             )
-            alternatives = f"agents for this env: {', '.join(fits)}" if fits else (
-                "no agent here supports this env yet")
+            alternatives = (
+                f"agents for this env: {', '.join(fits)}"
+                if fits
+                else ("no agent here supports this env yet")
+            )
             raise ConfigError(
                 "agent",
                 f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {env_id} has "
@@ -104,8 +116,13 @@ def check_compatible(name: str, schema: type[AgentConfig], env_id: str, spaces: 
             )
 
 
-def make_agent(cfg: AgentConfig, exploration: ExplorationConfig, spaces: Spaces,
-               device: Any, seed: int) -> Agent:
+def make_agent(
+    cfg: AgentConfig,
+    exploration: ExplorationConfig,
+    spaces: Spaces,
+    device: Any,
+    seed: int,
+) -> Agent:
     """Import the agent's class (only now: torch stays off the config-error path) and build it."""
     module, cls = type(cfg).impl.split(":")
     agent_cls = getattr(importlib.import_module(module), cls)

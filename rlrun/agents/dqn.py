@@ -28,19 +28,30 @@ def crossed(step: int, num_envs: int, interval: int) -> bool:
 
 
 class DQN(Agent):
-    def __init__(self, cfg: DQNConfig, exploration: ExplorationConfig, spaces: Spaces,
-                 device: torch.device, seed: int = 0) -> None:
+    def __init__(
+        self,
+        cfg: DQNConfig,
+        exploration: ExplorationConfig,
+        spaces: Spaces,
+        device: torch.device,
+        seed: int = 0,
+    ) -> None:
         self.cfg = cfg
         self.device = device
         self.num_envs = spaces.num_envs
         self.rng = np.random.default_rng(seed)
         n_actions = int(spaces.action.n)
         self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
-        self.q_net = QNetwork(spaces.observation, n_actions, cfg.net_arch, cfg.activation).to(device)
+        self.q_net = QNetwork(
+            spaces.observation, n_actions, cfg.net_arch, cfg.activation
+        ).to(device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=cfg.learning_rate,
-                                          foreach=True)
-        self.buffer = ReplayBuffer(cfg.buffer_size, spaces.observation, spaces.action, device)
+        self.optimizer = torch.optim.Adam(
+            self.q_net.parameters(), lr=cfg.learning_rate, foreach=True
+        )
+        self.buffer = ReplayBuffer(
+            cfg.buffer_size, spaces.observation, spaces.action, device
+        )
         self.loss_fn = F.smooth_l1_loss if cfg.loss == "huber" else F.mse_loss
         # Statistics stay on the device and are read once per log interval.
         self._loss_sum = torch.zeros((), device=device)
@@ -63,7 +74,9 @@ class DQN(Agent):
     def update(self, step: int) -> None:
         cfg = self.cfg
         if crossed(step, self.num_envs, cfg.target_update_interval):
-            polyak_update(self.q_net.parameters(), self.target_net.parameters(), cfg.tau)
+            polyak_update(
+                self.q_net.parameters(), self.target_net.parameters(), cfg.tau
+            )
         if step > cfg.learning_starts and crossed(step, self.num_envs, cfg.train_freq):
             self.train(cfg.gradient_steps)
 
@@ -76,8 +89,12 @@ class DQN(Agent):
         with torch.no_grad():
             next_q_all = self.target_net(batch.next_obs)
             if not cfg.double_q:
-                targets = td_target(batch.rewards, next_q_all.max(dim=1).values,
-                                    batch.terminated, cfg.gamma)
+                targets = td_target(
+                    batch.rewards,
+                    next_q_all.max(dim=1).values,
+                    batch.terminated,
+                    cfg.gamma,
+                )
         actions = batch.actions.long().unsqueeze(1)
         for g in range(gradient_steps):
             mb = slice(g * cfg.batch_size, (g + 1) * cfg.batch_size)
@@ -85,7 +102,9 @@ class DQN(Agent):
                 with torch.no_grad():
                     best = self.q_net(batch.next_obs[mb]).argmax(dim=1, keepdim=True)
                     next_q = next_q_all[mb].gather(1, best).squeeze(1)
-                    target = td_target(batch.rewards[mb], next_q, batch.terminated[mb], cfg.gamma)
+                    target = td_target(
+                        batch.rewards[mb], next_q, batch.terminated[mb], cfg.gamma
+                    )
             else:
                 target = targets[mb]
             q = self.q_net(batch.obs[mb]).gather(1, actions[mb]).squeeze(1)
@@ -93,7 +112,9 @@ class DQN(Agent):
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(
+                    self.q_net.parameters(), cfg.max_grad_norm
+                )
             self.optimizer.step()
             self._loss_sum += loss.detach()
             self._q_sum += q.detach().mean()
@@ -102,8 +123,10 @@ class DQN(Agent):
     def pop_metrics(self) -> dict[str, float]:
         if self._n_updates == 0:
             return {}
-        out = {"td_loss": self._loss_sum.item() / self._n_updates,
-               "q_values": self._q_sum.item() / self._n_updates}
+        out = {
+            "td_loss": self._loss_sum.item() / self._n_updates,
+            "q_values": self._q_sum.item() / self._n_updates,
+        }
         self._loss_sum.zero_()
         self._q_sum.zero_()
         self._n_updates = 0

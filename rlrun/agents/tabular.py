@@ -17,12 +17,20 @@ from rlrun.schema import ExplorationConfig, TabularConfig
 
 
 class TabularAgent(Agent):
-    def __init__(self, cfg: TabularConfig, exploration: ExplorationConfig, spaces: Spaces,
-                 device: Any = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        cfg: TabularConfig,
+        exploration: ExplorationConfig,
+        spaces: Spaces,
+        device: Any = None,
+        seed: int = 0,
+    ) -> None:
         self.cfg = cfg
         self.obs_start = int(spaces.observation.start)
         n_actions = int(spaces.action.n)
-        self.q = np.full((int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64)
+        self.q = np.full(
+            (int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64
+        )
         self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
         self.rng = np.random.default_rng(seed)
         self._td_sq_sum = 0.0
@@ -33,12 +41,16 @@ class TabularAgent(Agent):
         q = self.q[obs - self.obs_start]
         if explore:
             return self.strategy.select(lambda: q, len(q), self.rng)
-        return q.argmax(axis=-1)  # deterministic evaluation: ties go to the first action
+        return q.argmax(
+            axis=-1
+        )  # deterministic evaluation: ties go to the first action
 
     def observe(self, t: Transition, step: int) -> None:
         self.strategy.set_step(step)
         next_q = self.q[t.next_obs - self.obs_start]
-        target = td_target(t.reward, self.next_value(next_q), t.terminated, self.cfg.gamma)
+        target = td_target(
+            t.reward, self.next_value(next_q), t.terminated, self.cfg.gamma
+        )
         self.learn(t.obs, t.action, target)
 
     def next_value(self, next_q: np.ndarray) -> np.ndarray:
@@ -56,7 +68,10 @@ class TabularAgent(Agent):
     def pop_metrics(self) -> dict[str, float]:
         if self._count == 0:
             return {}
-        out = {"td_loss": self._td_sq_sum / self._count, "q_values": self._q_sum / self._count}
+        out = {
+            "td_loss": self._td_sq_sum / self._count,
+            "q_values": self._q_sum / self._count,
+        }
         self._td_sq_sum = self._q_sum = 0.0
         self._count = 0
         return out

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
-
-log = logging.getLogger(__name__)
 
 # Failures seen in this process, "#<num> (<overrides>): <error>"; read by the CLI at exit.
 FAILED_JOBS: list[str] = []
@@ -20,12 +17,14 @@ class JobReport(Callback):
     def on_job_end(
         self, config: DictConfig, job_return: JobReturn, **kwargs: Any
     ) -> None:
-        if job_return.status != JobStatus.FAILED:
+        if (
+            job_return.status != JobStatus.FAILED
+            or config.hydra.mode.name != "MULTIRUN"
+        ):
             return
         err = job_return._return_value
         overrides = " ".join(job_return.overrides or []) or "(no overrides)"
         message = f"{type(err).__name__}: {err}".strip().splitlines()[0]
         line = f"#{config.hydra.job.get('num', 0)} ({overrides}): {message}"
         FAILED_JOBS.append(line)
-        if config.hydra.mode.name == "MULTIRUN":
-            print(f"rlrun: job failed {line}", file=sys.stderr, flush=True)
+        print(f"rlrun: job failed {line}", file=sys.stderr, flush=True)

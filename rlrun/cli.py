@@ -4,28 +4,50 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
+from hydra.types import RunMode
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+)
 
 from rlrun.callbacks import FAILED_JOBS
 from rlrun.errors import RlrunError
+from rlrun.schema import unknown_key_message
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def app(cfg: DictConfig) -> float:
     from rlrun.experiment import run
 
-    return run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    hydra_cfg = HydraConfig.get()
+    try:
+        return run(cfg, Path(hydra_cfg.runtime.output_dir))
+    except RlrunError as e:
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise  # the sweep goes on with the other jobs; JobReport names this one
+        print(f"rlrun: error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 def one_line(e: BaseException) -> str:
     """Hydra's and OmegaConf's multi-line messages, folded into one line."""
+    if isinstance(e, MissingConfigException) and e.options is not None:
+        group, _, option = (e.missing_cfg_file or "").rpartition("/")
+        return (
+            f"{group}={option}: no such option; choose one of: {', '.join(e.options)}"
+        )
+    unknown = re.match(r"Could not override '([^']+)'", str(e))
+    if unknown and isinstance(e.__cause__, (ConfigKeyError, ConfigAttributeError)):
+        return unknown_key_message(unknown.group(1))
     parts = [str(e)]
     if e.__cause__ is not None and str(e.__cause__) not in parts[0]:
         parts.append(str(e.__cause__))
@@ -41,23 +63,25 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except (RlrunError, HydraException, OmegaConfBaseException) as e:
-        if FAILED_JOBS:
-            failed = "; ".join(FAILED_JOBS)
-            print(
-                f"rlrun: error: {len(FAILED_JOBS)} job(s) failed: {failed}",
-                file=sys.stderr,
-            )
-            sys.exit(1)
-        print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
-        sys.exit(2)
+        if not FAILED_JOBS:
+            print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
+            sys.exit(2)
+        report_failed_jobs()
     except Exception:
-        if FAILED_JOBS:  # a crash inside a sweep job: each failure was already reported
-            print(
-                f"rlrun: error: {len(FAILED_JOBS)} job(s) failed: {'; '.join(FAILED_JOBS)}",
-                file=sys.stderr,
-            )
-            sys.exit(1)
-        raise
+        if not FAILED_JOBS:
+            raise  # not the user's input but a bug: its traceback is what we want to see
+        report_failed_jobs()
+
+
+def report_failed_jobs() -> None:
+    """End a sweep in which jobs failed: each was reported as it ended; the rest completed."""
+    numbers = ", ".join(line.split(" ", 1)[0] for line in FAILED_JOBS)
+    print(
+        f"rlrun: error: {len(FAILED_JOBS)} job(s) failed ({numbers}); "
+        "the other jobs' results are in the sweep directory",
+        file=sys.stderr,
+    )
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -359,6 +359,25 @@ def _agent_name(schema: type[AgentConfig]) -> str:
     return next(name for name, cls in AGENTS.items() if cls is schema)
 
 
+def unknown_key_message(key: str) -> str:
+    """The one-line error for an override of a key that no config has, with a likely fix."""
+    group, _, leaf = key.rpartition(".")
+    if group.startswith("env.kwargs"):
+        return (
+            f"{key}: not an argument this env config sets; pass it with +{key}=<value>"
+        )
+    schemas = {
+        "": [RunConfig],
+        "agent": list(AGENTS.values()),
+        "env": [EnvConfig],
+        "exploration": list(EXPLORATIONS.values()),
+        "eval": [EvalConfig],
+        "logger": [LoggerConfig],
+    }.get(group, [])
+    known = sorted({f.name for schema in schemas for f in dataclasses.fields(schema)})
+    return f"{key}: unknown key{_suggest(leaf, known, group) if known else ''}"
+
+
 def validate(cfg: DictConfig | dict) -> RunConfig:
     """Check the composed config against the schemas; return it as typed dataclasses."""
     values = (

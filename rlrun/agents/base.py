@@ -112,7 +112,7 @@ def check_compatible(
             raise ConfigError(
                 "agent",
                 f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {env_id} has "
-                f"{kind} {what} ({space}); {alternatives}",
+                f"{kind} {what}; {alternatives}",
             )
 
 

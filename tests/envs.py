@@ -1,0 +1,60 @@
+"""Tiny envs whose true values are known, for the truncation tests. Usable from the CLI as
+env.id=tests.envs:<Id> (with the repo root on PYTHONPATH)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class ConstantRewardEnv(gym.Env):
+    """One state, reward 1 every step. `terminate_after` steps end the episode by termination;
+    with None it never terminates (infinite horizon), so only a time limit ends it."""
+
+    def __init__(
+        self, terminate_after: int | None = None, discrete_obs: bool = False
+    ) -> None:
+        self.terminate_after = terminate_after
+        self.action_space = gym.spaces.Discrete(2)
+        self.observation_space = (
+            gym.spaces.Discrete(1)
+            if discrete_obs
+            else gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+        )
+        self._t = 0
+
+    def _obs(self):
+        return (
+            0
+            if isinstance(self.observation_space, gym.spaces.Discrete)
+            else np.ones(1, dtype=np.float32)
+        )
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self._t += 1
+        terminated = (
+            self.terminate_after is not None and self._t >= self.terminate_after
+        )
+        return self._obs(), 1.0, terminated, False, {}
+
+
+gym.register("ForeverTimeLimit-v0", entry_point=ConstantRewardEnv, max_episode_steps=5)
+gym.register(
+    "ForeverTimeLimitDiscrete-v0",
+    entry_point=ConstantRewardEnv,
+    max_episode_steps=5,
+    kwargs={"discrete_obs": True},
+)
+gym.register(
+    "TerminateAfterOne-v0", entry_point=ConstantRewardEnv, kwargs={"terminate_after": 1}
+)
+gym.register(
+    "TerminateAfterOneDiscrete-v0",
+    entry_point=ConstantRewardEnv,
+    kwargs={"terminate_after": 1, "discrete_obs": True},
+)

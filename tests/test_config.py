@@ -1,0 +1,113 @@
+"""Config composition and validation: every pair builds or fails with its documented error."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from rlrun.agents.base import Spaces, check_compatible, make_agent
+from rlrun.envs import make_vec_env
+from rlrun.errors import ConfigError
+from rlrun.schema import AGENTS, validate
+
+from .conftest import ROOT, compose_config
+
+ENVS = sorted(p.stem for p in (ROOT / "conf" / "env").glob("*.yaml"))
+DISCRETE_OBS_ENVS = {"frozenlake", "frozenlake8x8", "taxi", "cliffwalking"}
+
+
+def test_conf_lists_every_registered_agent():
+    assert {p.stem for p in (ROOT / "conf" / "agent").glob("*.yaml")} == set(AGENTS)
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+@pytest.mark.parametrize("agent_name", sorted(AGENTS))
+def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
+    rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
+    env = make_vec_env(rc.env, rc.env.num_envs)
+    spaces = Spaces(
+        env.single_observation_space,
+        env.single_action_space,
+        env.num_envs,
+        rc.total_timesteps,
+    )
+    tabular = agent_name != "dqn"
+    if tabular and env_name not in DISCRETE_OBS_ENVS:
+        with pytest.raises(
+            ConfigError, match=r"needs discrete observations.*agents for this env: dqn"
+        ):
+            check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
+        return
+    check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
+    agent = make_agent(rc.agent, rc.exploration, spaces, torch.device("cpu"), seed=0)
+    obs, _ = env.reset(seed=0)
+    assert agent.act(obs, explore=True).shape == (env.num_envs,)
+
+
+def test_presets_apply_automatically_and_the_command_line_wins():
+    cfg = compose_config("agent=dqn", "env=cartpole")
+    assert cfg.agent.train_freq == 256 and cfg.total_timesteps == 50_000
+    assert cfg.exploration.fraction == 0.16
+    cfg = compose_config("agent=dqn", "env=cartpole", "agent.train_freq=4")
+    assert cfg.agent.train_freq == 4
+    plain = compose_config(
+        "agent=dqn", "env=taxi"
+    )  # no preset for this pair: SB3 defaults
+    assert plain.agent.train_freq == 4 and plain.agent.learning_rate == 1e-4
+
+
+def test_auto_exploration_is_the_agents_default_with_overrides():
+    rc = validate(compose_config("agent=dqn", "env=cartpole"))
+    assert rc.exploration.name == "epsilon_greedy"
+    assert (rc.exploration.start, rc.exploration.end, rc.exploration.fraction) == (
+        1.0,
+        0.04,
+        0.16,
+    )
+    rc = validate(compose_config("agent=sarsa", "env=taxi", "exploration=boltzmann"))
+    assert rc.exploration.name == "boltzmann"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["agent.gamma=1.5"], "agent.gamma: must be <= 1, got 1.5"),
+        (["agent.learning_rate=-0.1"], "agent.learning_rate: must be > 0"),
+        (["env.num_envs=0"], "env.num_envs: must be > 0, got 0"),
+        (
+            ["agent.batch_size=abc"],
+            "agent.batch_size: Value 'abc' of type 'str' could not be",
+        ),
+        (
+            ["+agent.lr=0.1"],
+            "agent.lr: unknown key; did you mean 'agent.learning_rate'?",
+        ),
+        (["agent.loss=l1"], "agent.loss: got 'l1'; choose one of: huber, mse"),
+        (
+            ["exploration=epsilon_greedy", "exploration.start=2"],
+            "exploration.start: must be <= 1",
+        ),
+        (
+            ["exploration.schedule=cosine"],
+            "exploration.schedule: got 'cosine'; choose one of",
+        ),
+        (["device=gpu"], "device: got 'gpu'; use auto, cpu, cuda, cuda:N or mps"),
+        (["total_timesteps=0"], "total_timesteps: must be > 0"),
+        (["agent.net_arch=[64,0]"], "agent.net_arch: must be > 0, got 0"),
+    ],
+)
+def test_bad_values_are_one_line_errors_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_config("agent=dqn", "env=cartpole", *overrides))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_yaml_groups_have_no_stray_files():
+    for group in ("agent", "env", "exploration", "hyperparams"):
+        for path in (ROOT / "conf" / group).iterdir():
+            assert path.suffix == ".yaml", path
+    for path in (ROOT / "conf" / "hyperparams").glob("*.yaml"):
+        # <agent>_<env>, both real options (so a typo never leaves a preset silently unused).
+        assert any(path.stem == f"{a}_{e}" for a in AGENTS for e in ENVS), path.name
+        assert Path(path).read_text().startswith("# @package _global_"), path.name

@@ -1,0 +1,128 @@
+"""The maths every agent relies on, against hand-computed values."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlrun.exploration import (
+    Boltzmann,
+    EpsilonGreedy,
+    Schedule,
+    exponential_schedule,
+    greedy,
+    linear_schedule,
+)
+from rlrun.maths import polyak_update, td_target
+from rlrun.schema import BoltzmannConfig, EpsilonGreedyConfig
+
+
+def test_td_target_bootstraps_unless_terminated():
+    reward = np.array([1.0, 1.0, 0.5])
+    next_value = np.array([10.0, 10.0, 4.0])
+    terminated = np.array([0.0, 1.0, 0.0])
+    # 1 + 0.9 * 10 = 10; terminated: just the reward; 0.5 + 0.9 * 4 = 4.1
+    np.testing.assert_allclose(
+        td_target(reward, next_value, terminated, 0.9), [10.0, 1.0, 4.1]
+    )
+
+
+def test_td_target_on_tensors_matches_numpy():
+    out = td_target(torch.tensor([2.0]), torch.tensor([3.0]), torch.tensor([0.0]), 0.5)
+    assert out.item() == pytest.approx(3.5)
+
+
+def test_polyak_update_soft_and_hard():
+    online = [torch.full((2,), 4.0)]
+    target = [torch.zeros(2)]
+    polyak_update(online, target, 0.25)
+    assert target[0].tolist() == [1.0, 1.0]  # 0.25 * 4 + 0.75 * 0
+    polyak_update(online, target, 0.5)
+    assert target[0].tolist() == [2.5, 2.5]  # 0.5 * 4 + 0.5 * 1
+    polyak_update(online, target, 1.0)
+    assert target[0].tolist() == [4.0, 4.0]
+
+
+def test_linear_schedule():
+    assert linear_schedule(1.0, 0.1, 100, 0) == 1.0
+    assert linear_schedule(1.0, 0.1, 100, 50) == pytest.approx(0.55)
+    assert linear_schedule(1.0, 0.1, 100, 100) == pytest.approx(0.1)
+    assert linear_schedule(1.0, 0.1, 100, 10_000) == pytest.approx(0.1)
+
+
+def test_exponential_schedule_is_geometric():
+    assert exponential_schedule(1.0, 0.01, 100, 0) == 1.0
+    assert exponential_schedule(1.0, 0.01, 100, 50) == pytest.approx(0.1)
+    assert exponential_schedule(1.0, 0.01, 100, 100) == pytest.approx(0.01)
+    assert exponential_schedule(1.0, 0.01, 100, 500) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "decay_steps", "fraction", "step", "expected"),
+    [
+        ("constant", None, 0.1, 500, 1.0),
+        ("linear", None, 0.1, 50, 0.55),  # horizon = 0.1 * 1000 = 100 steps
+        ("linear", 200, 0.1, 100, 0.55),  # decay_steps wins over fraction
+        ("exponential", None, 0.5, 250, 0.1**0.5),
+    ],
+)
+def test_schedule_horizon(schedule, decay_steps, fraction, step, expected):
+    cfg = EpsilonGreedyConfig(
+        name="epsilon_greedy",
+        schedule=schedule,
+        start=1.0,
+        end=0.1,
+        fraction=fraction,
+        decay_steps=decay_steps,
+    )
+    assert Schedule(cfg, total_timesteps=1000)(step) == pytest.approx(expected)
+
+
+def test_greedy_breaks_ties_at_random():
+    rng = np.random.default_rng(0)
+    q = np.zeros((2000, 3))
+    q[:, 2] = -1.0  # action 2 is never greedy; 0 and 1 tie
+    counts = np.bincount(greedy(q, rng), minlength=3)
+    assert counts[2] == 0
+    assert 900 < counts[0] < 1100
+
+
+def epsilon(value: float) -> EpsilonGreedy:
+    cfg = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=value)
+    return EpsilonGreedy(cfg, total_timesteps=1, n_actions=4)
+
+
+def test_epsilon_greedy_probabilities():
+    q = np.array([[0.0, 2.0, 1.0, 0.0], [3.0, 3.0, 0.0, 0.0]])
+    p = epsilon(0.2).probs(q)
+    np.testing.assert_allclose(p[0], [0.05, 0.85, 0.05, 0.05])
+    np.testing.assert_allclose(
+        p[1], [0.45, 0.45, 0.05, 0.05]
+    )  # ties share the greedy mass
+
+
+def test_epsilon_greedy_action_frequencies():
+    rng = np.random.default_rng(1)
+    q = np.tile([0.0, 2.0, 1.0, 0.0], (20_000, 1))
+    actions = epsilon(0.2).select(lambda: q, len(q), rng)
+    freq = np.bincount(actions, minlength=4) / len(q)
+    np.testing.assert_allclose(freq, [0.05, 0.85, 0.05, 0.05], atol=0.01)
+
+
+def test_epsilon_one_skips_the_value_computation():
+    def fail():
+        raise AssertionError("values were computed though every env explores")
+
+    actions = epsilon(1.0).select(fail, 8, np.random.default_rng(0))
+    assert actions.shape == (8,) and actions.max() < 4
+
+
+def test_boltzmann_probabilities_and_sampling():
+    cfg = BoltzmannConfig(name="boltzmann", schedule="constant", start=0.5)
+    strategy = Boltzmann(cfg, total_timesteps=1, n_actions=2)
+    q = np.array(
+        [[0.0, np.log(3.0) * 0.5]]
+    )  # logits 0 and ln 3 -> probabilities 1/4, 3/4
+    np.testing.assert_allclose(strategy.probs(q), [[0.25, 0.75]])
+    rng = np.random.default_rng(2)
+    actions = strategy.select(lambda: np.repeat(q, 20_000, axis=0), 20_000, rng)
+    assert actions.mean() == pytest.approx(0.75, abs=0.01)

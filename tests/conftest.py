@@ -23,7 +23,13 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Completed
     exe = Path(sys.executable).with_name("rlrun")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun"]
     return subprocess.run(
-        [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [*cmd, *args],
+        check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -47,7 +47,7 @@ class DQN(Agent):
         ).to(device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self.optimizer = torch.optim.Adam(
-            self.q_net.parameters(), lr=cfg.learning_rate, foreach=True
+            self.q_net.parameters(), lr=cfg.learning_rate, fused=True
         )
         self.buffer = ReplayBuffer(
             cfg.buffer_size, spaces.observation, spaces.action, device
@@ -87,7 +87,8 @@ class DQN(Agent):
         idx = self.buffer.sample_indices(gradient_steps * cfg.batch_size, self.rng)
         batch = self.buffer.get(idx)
         with torch.no_grad():
-            next_q_all = self.target_net(batch.next_obs)
+            # In chunks: one pass over thousands of rows falls out of the CPU cache.
+            next_q_all = torch.cat([self.target_net(c) for c in batch.next_obs.split(1024)])
             if not cfg.double_q:
                 targets = td_target(
                     batch.rewards,

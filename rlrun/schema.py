@@ -275,7 +275,8 @@ def _build(schema: type, values: Any, prefix: str) -> Any:
             _key(prefix, key), f"unknown key{_suggest(key, known, prefix)}"
         )
     except MissingMandatoryValue as e:
-        raise ConfigError(_key(prefix, e.key), "missing mandatory value") from None
+        key = _key(prefix, e.key)
+        raise ConfigError(key, f"has no value; set it: {key}=<value>") from None
     except ValidationError as e:
         raise ConfigError(_key(prefix, e.key), _first_line(e)) from None
     except OmegaConfBaseException as e:

@@ -1,0 +1,171 @@
+"""The real `rlrun` command in a subprocess: help, errors, runs, sweeps, and what TensorBoard shows."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ROOT, read_scalars, run_cli
+
+TINY = ["total_timesteps=3000", "eval.every_steps=1000", "eval.episodes=4", "eval.num_envs=2",
+        "logger.log_every_steps=500", "logger.progress=false"]
+
+
+def test_help_lists_groups_fast_without_torch():
+    code = (
+        "import sys; sys.argv = ['rlrun', '--help']\n"
+        "from rlrun.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch imported for --help'\n"
+    )
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    for line in ("agent: dqn, expected_sarsa, qlearning, sarsa", "exploration: auto, boltzmann",
+                 "env: acrobot, cartpole, cliffwalking, custom, frozenlake"):
+        assert line in proc.stdout
+    assert elapsed < 3.0  # generous for a loaded CI machine; ~0.4 s here
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["agent=nope"], "agent=nope: no such option; choose one of: dqn, expected_sarsa"),
+        (["agent.lr=0.1"], "agent.lr: unknown key; did you mean 'agent.learning_rate'?"),
+        (["agent.gamma=1.5"], "agent.gamma: must be <= 1, got 1.5"),
+        (["env.num_envs=0"], "env.num_envs: must be > 0, got 0"),
+        (["agent=qlearning", "env=cartpole"], "agent 'qlearning' needs discrete observations"),
+        (["agent=dqn", "env=custom", "env.id=Pendulum-v1"], "agent 'dqn' needs discrete actions"),
+        (["env=custom", "env.id=NoSuchEnv-v0"], "env.id: cannot make 'NoSuchEnv-v0'"),
+        (["device=cuda"], "device: cuda is not available"),
+    ],
+)
+def test_bad_input_is_one_line_error_with_exit_2(tmp_path, args, message):
+    proc = run_cli(*args, *TINY, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rlrun: error: ") and message in lines[0]
+
+
+def test_cfg_job_prints_the_config_without_training(tmp_path):
+    proc = run_cli("agent=dqn", "env=cartpole", "--cfg", "job", cwd=tmp_path)
+    assert proc.returncode == 0
+    cfg = yaml.safe_load(proc.stdout)
+    assert cfg["agent"]["train_freq"] == 256  # the preset was applied
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_single_run_writes_events_config_and_summary(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("agent=qlearning", "env=frozenlake", *TINY, f"hydra.run.dir={run_dir}",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "rlrun summary" in proc.stdout
+    scalars = read_scalars(run_dir)
+    for tag in ("charts/episodic_return", "charts/episodic_length", "charts/SPS",
+                "charts/epsilon", "losses/td_loss", "losses/q_values", "eval/mean_return",
+                "eval/std_return", "eval/mean_length", "eval/success_rate"):
+        assert scalars.get(tag), f"{tag} missing from the event file"
+    assert [step for step, _ in scalars["eval/mean_return"]] == [1000, 2000, 3000]
+    epsilon = [v for _, v in scalars["charts/epsilon"]]
+    assert epsilon == sorted(epsilon, reverse=True) and epsilon[0] < 1.0  # decays
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 3000
+    assert summary["final_eval"]["episodes"] == 4
+    assert summary["objective"] == summary["final_eval"]["mean_return"]
+    assert scalars["eval/mean_return"][-1][1] == pytest.approx(summary["objective"])
+    composed = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
+    assert composed["agent"]["name"] == "qlearning"
+
+
+def test_module_colon_id_imports_the_module(tmp_path):
+    proc = run_cli("agent=qlearning", "env=custom", "env.id=tests.envs:ForeverTimeLimitDiscrete-v0",
+                   *TINY, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["objective"] == 5.0
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """A real multirun of three jobs, the middle one failing validation."""
+    cwd = tmp_path_factory.mktemp("sweep")
+    proc = run_cli("-m", "agent=qlearning", "env=frozenlake", "agent.gamma=0.9,1.5,0.99", *TINY,
+                   "hydra.sweep.dir=sweep", cwd=cwd)
+    return proc, cwd / "sweep"
+
+
+def test_multirun_keeps_going_past_a_failed_job(sweep):
+    proc, sweep_dir = sweep
+    assert proc.returncode == 1
+    assert "job failed #1 (agent=qlearning env=frozenlake agent.gamma=1.5" in proc.stderr
+    assert "agent.gamma: must be <= 1, got 1.5" in proc.stderr
+    assert "1 job(s) failed (#1)" in proc.stderr
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
+    assert [p.name.split("_")[0] for p in jobs] == ["0", "1", "2"]
+    status = [json.loads((p / "summary.json").read_text())["status"] for p in jobs]
+    assert status == ["completed", "failed", "completed"]
+    for job in (jobs[0], jobs[2]):
+        assert read_scalars(job)["eval/mean_return"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_tensorboard_server_shows_every_job_with_hparams(sweep):
+    _, sweep_dir = sweep
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(sweep_dir), "--host",
+         "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(60):  # the server is ready within a few seconds
+            try:
+                runs = get(f"{base}/data/runs")
+                if len(runs) >= 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        completed = sorted(r for r in runs if not r.startswith("1_"))
+        assert len(completed) == 2, runs
+        tags = get(f"{base}/data/plugin/scalars/tags")
+        assert "eval/mean_return" in tags[completed[0]]
+        points = get(f"{base}/data/plugin/scalars/scalars?run={completed[0]}&tag=eval/mean_return")
+        assert [p[1] for p in points] == [1000, 2000, 3000]
+        experiment = get(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
+        names = {h["name"] for h in experiment["hparamInfos"]}
+        assert {"agent.gamma", "agent.learning_rate", "env.id", "seed"} <= names
+        metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
+        assert "eval/mean_return" in metrics
+        sessions = get(f"{base}/data/plugin/hparams/session_groups",
+                       {"experimentName": "", "allowedStatuses": ["STATUS_SUCCESS"],
+                        "colParams": [], "startIndex": 0, "sliceSize": 100})
+        gammas = sorted(g["hparams"]["agent.gamma"] for g in sessions["sessionGroups"])
+        assert gammas == [0.9, 0.99]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

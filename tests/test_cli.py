@@ -13,10 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT, read_scalars, run_cli
+from .conftest import read_scalars, run_cli
 
-TINY = ["total_timesteps=3000", "eval.every_steps=1000", "eval.episodes=4", "eval.num_envs=2",
-        "logger.log_every_steps=500", "logger.progress=false"]
+TINY = [
+    "total_timesteps=3000",
+    "eval.every_steps=1000",
+    "eval.episodes=4",
+    "eval.num_envs=2",
+    "logger.log_every_steps=500",
+    "logger.progress=false",
+]
 
 
 def test_help_lists_groups_fast_without_torch():
@@ -27,12 +33,16 @@ def test_help_lists_groups_fast_without_torch():
         "assert 'torch' not in sys.modules, 'torch imported for --help'\n"
     )
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
-    for line in ("agent: dqn, expected_sarsa, qlearning, sarsa", "exploration: auto, boltzmann",
-                 "env: acrobot, cartpole, cliffwalking, custom, frozenlake"):
+    for line in (
+        "agent: dqn, expected_sarsa, qlearning, sarsa",
+        "exploration: auto, boltzmann",
+        "env: acrobot, cartpole, cliffwalking, custom, frozenlake",
+    ):
         assert line in proc.stdout
     assert elapsed < 3.0  # generous for a loaded CI machine; ~0.4 s here
 
@@ -40,12 +50,24 @@ def test_help_lists_groups_fast_without_torch():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["agent=nope"], "agent=nope: no such option; choose one of: dqn, expected_sarsa"),
-        (["agent.lr=0.1"], "agent.lr: unknown key; did you mean 'agent.learning_rate'?"),
+        (
+            ["agent=nope"],
+            "agent=nope: no such option; choose one of: dqn, expected_sarsa",
+        ),
+        (
+            ["agent.lr=0.1"],
+            "agent.lr: unknown key; did you mean 'agent.learning_rate'?",
+        ),
         (["agent.gamma=1.5"], "agent.gamma: must be <= 1, got 1.5"),
         (["env.num_envs=0"], "env.num_envs: must be > 0, got 0"),
-        (["agent=qlearning", "env=cartpole"], "agent 'qlearning' needs discrete observations"),
-        (["agent=dqn", "env=custom", "env.id=Pendulum-v1"], "agent 'dqn' needs discrete actions"),
+        (
+            ["agent=qlearning", "env=cartpole"],
+            "agent 'qlearning' needs discrete observations",
+        ),
+        (
+            ["agent=dqn", "env=custom", "env.id=Pendulum-v1"],
+            "agent 'dqn' needs discrete actions",
+        ),
         (["env=custom", "env.id=NoSuchEnv-v0"], "env.id: cannot make 'NoSuchEnv-v0'"),
         (["device=cuda"], "device: cuda is not available"),
     ],
@@ -68,14 +90,28 @@ def test_cfg_job_prints_the_config_without_training(tmp_path):
 
 def test_single_run_writes_events_config_and_summary(tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli("agent=qlearning", "env=frozenlake", *TINY, f"hydra.run.dir={run_dir}",
-                   cwd=tmp_path)
+    proc = run_cli(
+        "agent=qlearning",
+        "env=frozenlake",
+        *TINY,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "rlrun summary" in proc.stdout
     scalars = read_scalars(run_dir)
-    for tag in ("charts/episodic_return", "charts/episodic_length", "charts/SPS",
-                "charts/epsilon", "losses/td_loss", "losses/q_values", "eval/mean_return",
-                "eval/std_return", "eval/mean_length", "eval/success_rate"):
+    for tag in (
+        "charts/episodic_return",
+        "charts/episodic_length",
+        "charts/SPS",
+        "charts/epsilon",
+        "losses/td_loss",
+        "losses/q_values",
+        "eval/mean_return",
+        "eval/std_return",
+        "eval/mean_length",
+        "eval/success_rate",
+    ):
         assert scalars.get(tag), f"{tag} missing from the event file"
     assert [step for step, _ in scalars["eval/mean_return"]] == [1000, 2000, 3000]
     epsilon = [v for _, v in scalars["charts/epsilon"]]
@@ -90,25 +126,42 @@ def test_single_run_writes_events_config_and_summary(tmp_path):
 
 
 def test_module_colon_id_imports_the_module(tmp_path):
-    proc = run_cli("agent=qlearning", "env=custom", "env.id=tests.envs:ForeverTimeLimitDiscrete-v0",
-                   *TINY, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    proc = run_cli(
+        "agent=qlearning",
+        "env=custom",
+        "env.id=tests.envs:ForeverTimeLimitDiscrete-v0",
+        *TINY,
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["objective"] == 5.0
+    assert (
+        json.loads((tmp_path / "run" / "summary.json").read_text())["objective"] == 5.0
+    )
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     """A real multirun of three jobs, the middle one failing validation."""
     cwd = tmp_path_factory.mktemp("sweep")
-    proc = run_cli("-m", "agent=qlearning", "env=frozenlake", "agent.gamma=0.9,1.5,0.99", *TINY,
-                   "hydra.sweep.dir=sweep", cwd=cwd)
+    proc = run_cli(
+        "-m",
+        "agent=qlearning",
+        "env=frozenlake",
+        "agent.gamma=0.9,1.5,0.99",
+        *TINY,
+        "hydra.sweep.dir=sweep",
+        cwd=cwd,
+    )
     return proc, cwd / "sweep"
 
 
 def test_multirun_keeps_going_past_a_failed_job(sweep):
     proc, sweep_dir = sweep
     assert proc.returncode == 1
-    assert "job failed #1 (agent=qlearning env=frozenlake agent.gamma=1.5" in proc.stderr
+    assert (
+        "job failed #1 (agent=qlearning env=frozenlake agent.gamma=1.5" in proc.stderr
+    )
     assert "agent.gamma: must be <= 1, got 1.5" in proc.stderr
     assert "1 job(s) failed (#1)" in proc.stderr
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
@@ -127,7 +180,9 @@ def free_port() -> int:
 
 def get(url: str, body: dict | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -136,9 +191,19 @@ def test_tensorboard_server_shows_every_job_with_hparams(sweep):
     _, sweep_dir = sweep
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", str(sweep_dir), "--host",
-         "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(sweep_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -154,16 +219,27 @@ def test_tensorboard_server_shows_every_job_with_hparams(sweep):
         assert len(completed) == 2, runs
         tags = get(f"{base}/data/plugin/scalars/tags")
         assert "eval/mean_return" in tags[completed[0]]
-        points = get(f"{base}/data/plugin/scalars/scalars?run={completed[0]}&tag=eval/mean_return")
+        points = get(
+            f"{base}/data/plugin/scalars/scalars?run={completed[0]}&tag=eval/mean_return"
+        )
         assert [p[1] for p in points] == [1000, 2000, 3000]
-        experiment = get(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
+        experiment = get(
+            f"{base}/data/plugin/hparams/experiment", {"experimentName": ""}
+        )
         names = {h["name"] for h in experiment["hparamInfos"]}
         assert {"agent.gamma", "agent.learning_rate", "env.id", "seed"} <= names
         metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
         assert "eval/mean_return" in metrics
-        sessions = get(f"{base}/data/plugin/hparams/session_groups",
-                       {"experimentName": "", "allowedStatuses": ["STATUS_SUCCESS"],
-                        "colParams": [], "startIndex": 0, "sliceSize": 100})
+        sessions = get(
+            f"{base}/data/plugin/hparams/session_groups",
+            {
+                "experimentName": "",
+                "allowedStatuses": ["STATUS_SUCCESS"],
+                "colParams": [],
+                "startIndex": 0,
+                "sliceSize": 100,
+            },
+        )
         gammas = sorted(g["hparams"]["agent.gamma"] for g in sessions["sessionGroups"])
         assert gammas == [0.9, 0.99]
     finally:

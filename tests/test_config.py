@@ -24,7 +24,9 @@ def test_conf_lists_every_registered_agent():
 @pytest.mark.parametrize("agent_name", sorted(AGENTS))
 def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
     if env_name == "custom":
-        with pytest.raises(ConfigError, match=r"env.id: has no value; set it: env.id=<value>"):
+        with pytest.raises(
+            ConfigError, match=r"env.id: has no value; set it: env.id=<value>"
+        ):
             validate(compose_config(f"agent={agent_name}", "env=custom"))
         return
     rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))

@@ -88,7 +88,9 @@ class DQN(Agent):
         batch = self.buffer.get(idx)
         with torch.no_grad():
             # In chunks: one pass over thousands of rows falls out of the CPU cache.
-            next_q_all = torch.cat([self.target_net(c) for c in batch.next_obs.split(1024)])
+            next_q_all = torch.cat(
+                [self.target_net(c) for c in batch.next_obs.split(1024)]
+            )
             if not cfg.double_q:
                 targets = td_target(
                     batch.rewards,

@@ -5,7 +5,8 @@
     python benchmarks/bench.py dqn-sps --seeds 0 1 2
 
 Every run is a fresh subprocess (rlrun's own CLI; SB3 through this file's internal `_sb3` mode),
-timed from spawn to exit, with rlrun and SB3 alternating. A benchmark is one entry of SPECS.
+timed from spawn to exit, the implementations (IMPLS) taking turns. A benchmark is one entry of
+SPECS.
 Results: a markdown table on stdout and in benchmarks/results/<name>-<time>.md, raw numbers
 beside it in .json, rlrun run dirs and SB3 logs under benchmarks/results/<name>-<time>/.
 """
@@ -13,8 +14,11 @@ beside it in .json, rlrun run dirs and SB3 logs under benchmarks/results/<name>-
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,7 +31,27 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INF = float("inf")
-IMPLS = ("rlrun", "sb3")
+
+
+@dataclass(frozen=True)
+class Impl:
+    """One implementation under test."""
+
+    kind: str  # "rlrun" (its CLI) or "sb3" (this file's `_sb3` mode)
+    # torch threads: for SB3, torch.set_num_threads(n) in the child, None: torch's default
+    # (what an SB3 user gets out of the box); rlrun always runs with its own torch_threads
+    threads: int | None
+    about: str
+
+
+# Table order is run order for even seeds; the order rotates by one each seed (see bench()).
+IMPLS: dict[str, Impl] = {
+    "rlrun": Impl("rlrun", None, "rlrun, its own default torch_threads=1"),
+    "sb3": Impl("sb3", 1, "Stable-Baselines3, torch.set_num_threads(1) as rlrun"),
+    "sb3-default-threads": Impl(
+        "sb3", None, "Stable-Baselines3 out of the box: torch's default thread count"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -133,20 +157,35 @@ def rlrun_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "rlrun"]
 
 
-def timed(cmd: list[str], log: Path) -> tuple[float, float, int]:
-    """Run `cmd` to the end; (spawn time as epoch seconds, whole-process seconds, exit code)."""
-    spawn, t0 = time.time(), time.perf_counter()
+def timed(cmd: list[str], log: Path) -> tuple[dict[str, float], int]:
+    """Run `cmd` to the end; ({spawn: epoch seconds, process_wall_s, process_cpu_s (user +
+    system, all threads)}, exit code)."""
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu0, spawn, t0 = cpu(), time.time(), time.perf_counter()
     with log.open("w") as f:
         proc = subprocess.run(cmd, check=False, stdout=f, stderr=subprocess.STDOUT)
-    return spawn, time.perf_counter() - t0, proc.returncode
+    wall = time.perf_counter() - t0
+    row = {"spawn": spawn, "process_wall_s": wall, "process_cpu_s": cpu() - cpu0}
+    return row, proc.returncode
 
 
-def run_rlrun(spec: Spec, seed: int, steps: int | None, out: Path) -> dict[str, Any]:
-    run_dir = out / f"rlrun-seed{seed}"
+def run_rlrun(
+    name: str, impl: Impl, label: str, seed: int, steps: int | None, out: Path
+) -> dict[str, Any]:
+    """rlrun through its CLI; `impl.threads` is unused: rlrun keeps its own torch_threads."""
+    from omegaconf import OmegaConf
+
+    spec = SPECS[name]
+    run_dir = out / f"{label}-seed{seed}"
     cmd = [*rlrun_cmd(), *spec.rlrun, f"seed={seed}", "logger.progress=false"]
     cmd += [*eval_overrides(spec, steps), f"hydra.run.dir={run_dir}"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    spawn, wall, code = timed(cmd, out / f"rlrun-seed{seed}.log")
+    proc, code = timed(cmd, out / f"{label}-seed{seed}.log")
+    spawn, wall = proc["spawn"], proc["process_wall_s"]
     path = run_dir / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {"status": "missing"}
     if code or summary["status"] != "completed":
@@ -167,10 +206,11 @@ def run_rlrun(spec: Spec, seed: int, steps: int | None, out: Path) -> dict[str, 
         train_start = spawn + wall - evals[-1][1]
         method = "process end - last evaluation (upper bound)"
     final = summary["final_eval"]
+    config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     return {
         "cmd": cmd,
-        "spawn": spawn,
-        "process_wall_s": wall,
+        **proc,
+        "torch_threads": config.get("torch_threads"),
         "train_start": train_start,
         "timing": method,
         "steps": summary["steps"],
@@ -182,22 +222,30 @@ def run_rlrun(spec: Spec, seed: int, steps: int | None, out: Path) -> dict[str, 
     }
 
 
-def run_sb3(name: str, seed: int, steps: int, out: Path) -> dict[str, Any]:
-    result = out / f"sb3-seed{seed}.json"
+def run_sb3(
+    name: str, impl: Impl, label: str, seed: int, steps: int | None, out: Path
+) -> dict[str, Any]:
+    result, log = out / f"{label}-seed{seed}.json", out / f"{label}-seed{seed}.log"
     cmd = [sys.executable, __file__, "_sb3", name, "--seed", str(seed)]
-    cmd += ["--steps", str(steps), "--out", str(result)]
-    spawn, wall, code = timed(cmd, out / f"sb3-seed{seed}.log")
+    cmd += ["--steps", str(steps or 0), "--out", str(result)]
+    if impl.threads is not None:
+        cmd += ["--threads", str(impl.threads)]
+    proc, code = timed(cmd, log)
     if code:
-        return {"error": f"exit code {code}, see {out / f'sb3-seed{seed}.log'}"}
-    row = {"cmd": cmd, "spawn": spawn, "process_wall_s": wall}
-    return {**json.loads(result.read_text()), **row}
+        return {"error": f"exit code {code}, see {log}"}
+    return {**json.loads(result.read_text()), "cmd": cmd, **proc}
 
 
-def sb3_child(name: str, seed: int, steps: int, out: Path) -> None:
-    """Internal mode: train SB3 with the spec's kwargs, one torch thread as rlrun; write JSON."""
+RUNNERS = {"rlrun": run_rlrun, "sb3": run_sb3}
+
+
+def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) -> None:
+    """Internal mode: train SB3 with the spec's kwargs and `threads` torch threads (None:
+    torch's default); write JSON."""
     import torch
 
-    torch.set_num_threads(1)
+    if threads is not None:
+        torch.set_num_threads(threads)
     import stable_baselines3
     from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -235,6 +283,7 @@ def sb3_child(name: str, seed: int, steps: int, out: Path) -> None:
         )
         evals.append((model.num_timesteps, time.perf_counter() - t0, float(mean)))
     row = {
+        "torch_threads": torch.get_num_threads(),
         "train_start": train_start,
         "timing": "time.time() in the child",
         "steps": model.num_timesteps,
@@ -273,7 +322,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
         values = [INF if r[key] is None else r[key] for r in ok]
         return statistics.median(values) if values else float("nan")
 
-    keys = ("sps", "solve_step", "solve_s", "process_wall_s", "startup_s")
+    keys = ("sps", "solve_step", "solve_s", "process_wall_s", "process_cpu_s")
+    keys += ("startup_s",)
     final = sum(r["final_ok"] for r in ok)
     return {
         "solved": sum(r["solved"] for r in ok),
@@ -282,12 +332,20 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
     } | {k: med(k) for k in keys}
 
 
+def times(x: float) -> str:
+    """A ratio for the report; nan is inf/inf (neither solved), inf: only rlrun solved."""
+    if math.isnan(x):
+        return "– (neither solved)"
+    return "inf (baseline unsolved)" if math.isinf(x) else f"{x:.2f}x"
+
+
 def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str:
     t = spec.threshold
     lines = [f"# {name}", "", *(f"- {k}: {v}" for k, v in meta.items()), ""]
     lines.append(
-        f"| impl | seed | final eval | best eval | steps to {t} | s to {t} (from process "
-        "start) | train SPS | process wall s |\n" + "|---" * 8 + "|"
+        f"| impl | seed | torch threads | load 1-min before | final eval | best eval "
+        f"| steps to {t} | s to {t} (from process start) | train SPS | process wall s "
+        "| process CPU s |\n" + "|---" * 11 + "|"
     )
     for r in rows:
         if "error" in r:
@@ -296,8 +354,9 @@ def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str
         step = "–" if r["solve_step"] is None else f"{r['solve_step']:,}"
         secs = "–" if r["solve_s"] is None else f"{r['solve_s']:.1f}"
         lines.append(
-            f"| {r['impl']} | {r['seed']} | {r['final_eval']:.3f} | {r['best_eval']:.3f} "
-            f"| {step} | {secs} | {r['sps']:,.0f} | {r['process_wall_s']:.1f} |"
+            f"| {r['impl']} | {r['seed']} | {r['torch_threads']} | {r['load1']:.2f} "
+            f"| {r['final_eval']:.3f} | {r['best_eval']:.3f} | {step} | {secs} "
+            f"| {r['sps']:,.0f} | {r['process_wall_s']:.1f} | {r['process_cpu_s']:.1f} |"
         )
     lines.append("")
     med = {i: summarize([r for r in rows if r["impl"] == i]) for i in IMPLS}
@@ -307,21 +366,42 @@ def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str
                 f"- {impl}: solved {m['solved']}/{m['runs']} ({spec.solve_on} eval >= {t}), "
                 f"final eval >= {t} {m['final']}/{m['runs']}; "
                 f"median: SPS {m['sps']:,.0f}, steps to solve {m['solve_step']:,.0f}, "
-                f"s to solve {m['solve_s']:.1f}, process wall {m['process_wall_s']:.1f} s, "
-                f"start-up (process start -> training start) {m['startup_s']:.1f} s"
+                f"s to solve {m['solve_s']:.1f}, process wall {m['process_wall_s']:.1f} s "
+                f"(CPU {m['process_cpu_s']:.1f} s), start-up (process start -> training "
+                f"start) {m['startup_s']:.1f} s"
             )
-    r, s = med["rlrun"], med["sb3"]
-    if s["runs"]:
-        lines.append(
-            f"- **ratios, median rlrun vs median SB3**: SPS {r['sps'] / s['sps']:.2f}x; "
-            f"time to solve {s['solve_s'] / r['solve_s']:.2f}x shorter; steps to solve "
-            f"{s['solve_step'] / r['solve_step']:.2f}x fewer; process wall "
-            f"{s['process_wall_s'] / r['process_wall_s']:.2f}x shorter (nan: inf/inf)"
-        )
+    r = med["rlrun"]
+    baselines = [i for i, m in med.items() if i != "rlrun" and m["runs"]]
+    if baselines:
+        lines += [
+            "",
+            "Ratios, median rlrun vs median baseline (> 1: rlrun better):",
+            "",
+            "| rlrun vs | train SPS (rlrun / baseline) | s to solve (baseline / rlrun) "
+            + "| steps to solve (baseline / rlrun) | process wall s (baseline / rlrun) |",
+            "|---|---|---|---|---|",
+        ]
+        for b in baselines:
+            s = med[b]
+            lines.append(
+                f"| {b} | {times(r['sps'] / s['sps'])} | {times(s['solve_s'] / r['solve_s'])} "
+                f"| {times(s['solve_step'] / r['solve_step'])} "
+                f"| {times(s['process_wall_s'] / r['process_wall_s'])} |"
+            )
+        lines.append("")
     if spec.target_sps_ratio is not None:
-        ok = r["sps"] / s["sps"] >= spec.target_sps_ratio
+        verdicts = [
+            f"vs {b} {r['sps'] / med[b]['sps']:.2f}x "
+            + (
+                "MET"
+                if r["sps"] / med[b]["sps"] >= spec.target_sps_ratio
+                else "NOT MET"
+            )
+            for b in baselines
+        ]
         lines.append(
-            f"- target rlrun SPS >= {spec.target_sps_ratio}x SB3: {'MET' if ok else 'NOT MET'}"
+            f"- target rlrun SPS >= {spec.target_sps_ratio}x SB3: "
+            + "; ".join(verdicts)
         )
     else:
         ok = r["solved"] == r["runs"]
@@ -342,6 +422,19 @@ def git_state() -> str:
     return git("rev-parse", "--short", "HEAD").strip() + extra
 
 
+def source_hash() -> str:
+    """Hash of rlrun/*.py and conf/*.yaml as they are on disk now (rlrun is installed editable,
+    so that is what a run imports), to catch edits made while a benchmark runs."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("rlrun/**/*.py"), *root.glob("conf/**/*.yaml")]):
+        try:
+            digest.update(f"{path.relative_to(root)}\0".encode() + path.read_bytes())
+        except FileNotFoundError:  # deleted since the glob
+            continue
+    return digest.hexdigest()[:10]
+
+
 def bench(name: str, seeds: list[int], steps: int | None) -> None:
     spec = SPECS[name]
     steps = steps or spec.total_timesteps
@@ -351,34 +444,47 @@ def bench(name: str, seeds: list[int], steps: int | None) -> None:
     check = check_preset(spec, steps) if spec.sb3_algo else {}
     for m in check.get("mismatches", []):
         print(f"bench: WARNING hyperparameter mismatch {m}", file=sys.stderr)
-    impls = IMPLS if spec.sb3_algo else IMPLS[:1]
+    names = [n for n, i in IMPLS.items() if spec.sb3_algo or i.kind == "rlrun"]
+    load_start = os.getloadavg()
     rows: list[dict[str, Any]] = []
     for i, seed in enumerate(seeds):
-        for impl in impls if i % 2 == 0 else impls[::-1]:  # alternate: noise hits both
-            load = os.getloadavg()[0]
-            print(f"bench: {name} {impl} seed {seed}, load {load:.2f}", file=sys.stderr)
-            if impl == "rlrun":
-                row = run_rlrun(spec, seed, steps, out)
-            else:
-                row = run_sb3(name, seed, steps or 0, out)
-            rows.append(
-                {"impl": impl, "seed": seed, "load1": load} | metrics(row, spec)
-            )
-    rows.sort(key=lambda r: (IMPLS.index(r["impl"]), r["seed"]))
+        k = i % len(names)
+        # The order rotates by one per seed, so each implementation takes each place in turn
+        # and machine noise hits all (with two implementations: alternation).
+        for label in names[k:] + names[:k]:
+            impl, load = IMPLS[label], os.getloadavg()
+            info = {"impl": label, "seed": seed, "load1": load[0], "loadavg": load}
+            info["source"] = source_hash()
+            shown = "/".join(f"{x:.2f}" for x in load)
+            print(f"bench: {name} {label} seed {seed}, load {shown}", file=sys.stderr)
+            row = RUNNERS[impl.kind](name, impl, label, seed, steps, out)
+            rows.append(info | metrics(row, spec))
+    rows.sort(key=lambda r: (list(IMPLS).index(r["impl"]), r["seed"]))
     packages = ("rlrun", "torch", "gymnasium", "stable-baselines3")
     mismatches = "; ".join(check.get("mismatches", [])) or "identical"
+    loads = [load_start, os.getloadavg()]
+    sources = sorted({r["source"] for r in rows})
     meta = {
         "date": stamp,
         "rlrun commit": git_state(),
+        "rlrun/ conf/ on disk (hash before each run)": sources[0]
+        if len(sources) == 1
+        else f"CHANGED during the benchmark: {', '.join(sources)} (see the JSON rows)",
         "versions": ", ".join(f"{p} {version(p)}" for p in packages),
-        "machine": f"{os.cpu_count()} cores, 1 torch thread per run, runs one at a time",
-        "1-min load average before each run": [round(r["load1"], 2) for r in rows],
+        "machine": f"{os.cpu_count()} cores, runs one at a time",
+        "implementations": "; ".join(f"{n}: {IMPLS[n].about}" for n in names),
+        "run order": f"{', '.join(names)} for the first seed, rotated by one per seed",
+        "load averages (1/5/15 min) at start, at end": " / ".join(
+            ", ".join(f"{x:.2f}" for x in la) for la in loads
+        ),
         "hyperparameters vs SB3": mismatches if check else "n/a (rlrun only)",
     }
     md = report(name, spec, rows, meta)
     print(md)
     (RESULTS / f"{name}-{stamp}.md").write_text(md)
-    raw = {"spec": asdict(spec), "meta": meta, "preset": check, "rows": rows}
+    impls = {n: asdict(IMPLS[n]) for n in names}
+    raw = {"spec": asdict(spec), "impls": impls, "meta": meta, "preset": check}
+    raw["rows"] = rows
     (RESULTS / f"{name}-{stamp}.json").write_text(json.dumps(raw, indent=1))
     print(f"bench: wrote {out}.md, {out}.json, run dirs in {out}/", file=sys.stderr)
 
@@ -388,14 +494,15 @@ def main() -> None:
     p.add_argument("name", choices=[*SPECS, "_sb3"])
     p.add_argument("extra", nargs="?", help=argparse.SUPPRESS)  # _sb3: the spec name
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument(
-        "--steps", type=int, help="override the env-step budget (both impls)"
-    )
+    p.add_argument("--steps", type=int, help="override the env-step budget (all impls)")
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--threads", type=int, help=argparse.SUPPRESS
+    )  # _sb3: None = default
     a = p.parse_args()
     if a.name == "_sb3":
-        sb3_child(a.extra, a.seed, a.steps, a.out)
+        sb3_child(a.extra, a.seed, a.steps, a.out, a.threads)
     else:
         bench(a.name, a.seeds, a.steps)
 

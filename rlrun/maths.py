@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def td_target(reward, next_value, terminated, gamma: float):
     """One-step TD target r + gamma * V(s') * (1 - terminated).
@@ -21,3 +23,44 @@ def polyak_update(params, target_params, tau: float) -> None:
             torch._foreach_copy_(list(target_params), list(params))
         else:
             torch._foreach_lerp_(list(target_params), list(params), tau)
+
+
+def compute_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalized advantage estimation over a rollout of shape [steps, envs].
+
+    `next_values[t]` is V of the TRUE next observation of step t: the final observation where an
+    episode ended, the observation after the rollout at the last step. A termination stops the
+    bootstrap; a truncation bootstraps from V(final obs). Either ends the lambda-chain, since the
+    next row starts a new episode. Returns (advantages, returns = advantages + values).
+    """
+    advantages = np.zeros_like(rewards, dtype=np.float64)
+    deltas = td_target(rewards, next_values, terminated, gamma) - values
+    continues = 1.0 - np.logical_or(terminated, truncated)
+    running = np.zeros(rewards.shape[1:], dtype=np.float64)
+    for t in reversed(range(len(rewards))):
+        running = deltas[t] + gamma * gae_lambda * continues[t] * running
+        advantages[t] = running
+    return advantages, advantages + values
+
+
+def discounted_returns(
+    rewards: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    gamma: float,
+) -> np.ndarray:
+    """Monte-Carlo returns G_t = r_t + gamma * G_{t+1} within each episode, bootstrapped from
+    `next_values` where a rollout or a time limit cuts an episode: GAE with lambda 1, V = 0."""
+    zeros = np.zeros_like(rewards, dtype=np.float64)
+    return compute_gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)[
+        0
+    ]

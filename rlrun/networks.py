@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -16,16 +17,31 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def mlp(
-    in_dim: int, out_dim: int, net_arch: list[int], activation: str
-) -> nn.Sequential:
-    """Linear layers of the given widths with `activation` between them, none after the last."""
+def trunk(in_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
+    """Hidden layers of the given widths, each followed by `activation`."""
     layers: list[nn.Module] = []
     for width in net_arch:
         layers += [nn.Linear(in_dim, width), ACTIVATIONS[activation]()]
         in_dim = width
-    layers.append(nn.Linear(in_dim, out_dim))
     return nn.Sequential(*layers)
+
+
+def mlp(
+    in_dim: int, out_dim: int, net_arch: list[int], activation: str
+) -> nn.Sequential:
+    """`trunk`, then a linear output layer with no activation."""
+    width = net_arch[-1] if net_arch else in_dim
+    return nn.Sequential(
+        *trunk(in_dim, net_arch, activation), nn.Linear(width, out_dim)
+    )
+
+
+def orthogonal_init(module: nn.Module, gain: float) -> None:
+    """Orthogonal weights with `gain` and zero biases for every linear layer in `module`."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.orthogonal_(layer.weight, gain)
+            nn.init.zeros_(layer.bias)
 
 
 class ObsEncoder(nn.Module):
@@ -59,3 +75,115 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.body(self.encoder(obs))
+
+
+class ActorCritic(nn.Module):
+    """A policy head (categorical logits, or a diagonal Gaussian's mean with a learned,
+    state-independent log-std) and a value head, on one shared trunk or two separate MLPs.
+
+    Box actions are sampled unbounded ("raw"); `to_env` maps them into the action bounds by
+    clipping (the log-probability stays the raw Gaussian's, as in SB3) or by tanh-squashing
+    (the log-probability gets the change-of-variables correction).
+    """
+
+    def __init__(
+        self,
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        net_arch: list[int],
+        activation: str,
+        shared: bool,
+        ortho_init: bool,
+        log_std_init: float,
+        action_bounds: str,
+    ) -> None:
+        super().__init__()
+        self.encoder = ObsEncoder(obs_space)
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        n_out = (
+            int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
+        )
+        width = net_arch[-1] if net_arch else self.encoder.dim
+        if shared:
+            self.pi_body = self.vf_body = trunk(self.encoder.dim, net_arch, activation)
+        else:
+            self.pi_body = trunk(self.encoder.dim, net_arch, activation)
+            self.vf_body = trunk(self.encoder.dim, net_arch, activation)
+        self.pi_head = nn.Linear(width, n_out)
+        self.vf_head = nn.Linear(width, 1)
+        if not self.discrete:
+            self.log_std = nn.Parameter(torch.full((n_out,), float(log_std_init)))
+            self.register_buffer(
+                "low", torch.as_tensor(action_space.low, dtype=torch.float32)
+            )
+            self.register_buffer(
+                "high", torch.as_tensor(action_space.high, dtype=torch.float32)
+            )
+            self.squash = action_bounds == "tanh"
+        if (
+            ortho_init
+        ):  # CleanRL/SB3 gains: sqrt(2) hidden, 0.01 policy head, 1 value head
+            orthogonal_init(self.pi_body, np.sqrt(2))
+            orthogonal_init(self.vf_body, np.sqrt(2))
+            orthogonal_init(self.pi_head, 0.01)
+            orthogonal_init(self.vf_head, 1.0)
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.vf_head(self.vf_body(self.encoder(obs))).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy output, value) for encoded observations, sharing the trunk's pass if shared."""
+        x = self.encoder(obs)
+        h = self.pi_body(x)
+        v_in = h if self.vf_body is self.pi_body else self.vf_body(x)
+        return self.pi_head(h), self.vf_head(v_in).squeeze(-1)
+
+    def sample(self, obs: torch.Tensor, generator: torch.Generator):
+        """Sampled raw actions, their log-probabilities, and V(obs)."""
+        out, value = self(obs)
+        if self.discrete:
+            logp_all = torch.log_softmax(out, dim=-1)
+            action = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(
+                -1
+            )
+            return action, logp_all.gather(-1, action.unsqueeze(-1)).squeeze(-1), value
+        noise = torch.randn(out.shape, generator=generator, device=out.device)
+        raw = out + self.log_std.exp() * noise
+        return raw, self._gaussian_logp(out, raw), value
+
+    def evaluate(self, obs: torch.Tensor, raw: torch.Tensor):
+        """log pi(raw | obs), the policy's entropy, and V(obs), with gradients."""
+        out, value = self(obs)
+        if self.discrete:
+            logp_all = torch.log_softmax(out, dim=-1)
+            logp = logp_all.gather(-1, raw.long().unsqueeze(-1)).squeeze(-1)
+            entropy = -(logp_all.exp() * logp_all).sum(-1)
+            return logp, entropy, value
+        # Entropy of the Gaussian before any squashing (closed form; SB3 estimates it for tanh).
+        entropy = (0.5 + 0.5 * np.log(2 * np.pi) + self.log_std).sum().expand(len(out))
+        return self._gaussian_logp(out, raw), entropy, value
+
+    def _gaussian_logp(self, mean: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        log_std = self.log_std
+        logp = (
+            -0.5 * ((raw - mean) / log_std.exp()) ** 2
+            - log_std
+            - 0.5 * np.log(2 * np.pi)
+        )
+        if (
+            self.squash
+        ):  # log |d tanh(u)/du| = 2 * (log 2 - u - softplus(-2u)), stable form
+            logp = logp - 2 * (np.log(2) - raw - F.softplus(-2 * raw))
+        return logp.sum(-1)
+
+    def deterministic(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.pi_head(self.pi_body(self.encoder(obs)))
+        return out.argmax(-1) if self.discrete else out
+
+    def to_env(self, raw: torch.Tensor) -> torch.Tensor:
+        """Map raw actions into what the env accepts."""
+        if self.discrete:
+            return raw
+        if self.squash:
+            return self.low + (torch.tanh(raw) + 1) * 0.5 * (self.high - self.low)
+        return torch.clamp(raw, self.low, self.high)

@@ -177,8 +177,8 @@ class Trainer:
         exploration = self.agent.exploration_value()
         if exploration is not None:
             self.logger.scalar(f"charts/{exploration[0]}", exploration[1], step)
-        for name, value in self.agent.pop_metrics().items():
-            self.logger.scalar(f"losses/{name}", value, step)
+        for tag, value in self.agent.pop_metrics().items():
+            self.logger.scalar(tag, value, step)
 
     def _evaluate(self, step: int, start: float) -> None:
         ev = evaluate(

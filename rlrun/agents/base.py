@@ -65,8 +65,8 @@ class Agent:
         """Train if an update is due at global env step `step` (the agent keeps its own clock)."""
 
     def pop_metrics(self) -> dict[str, float]:
-        """Mean losses since the last call, for losses/<name>; read once per log interval so the
-        hot loop never waits on the device."""
+        """TensorBoard tag -> mean since the last call (losses/..., charts/...); read once per
+        log interval, so the hot loop never waits on the device."""
         return {}
 
     def exploration_value(self) -> tuple[str, float] | None:

@@ -127,8 +127,8 @@ class DQN(Agent):
         if self._n_updates == 0:
             return {}
         out = {
-            "td_loss": self._loss_sum.item() / self._n_updates,
-            "q_values": self._q_sum.item() / self._n_updates,
+            "losses/td_loss": self._loss_sum.item() / self._n_updates,
+            "losses/q_values": self._q_sum.item() / self._n_updates,
         }
         self._loss_sum.zero_()
         self._q_sum.zero_()

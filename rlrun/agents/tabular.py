@@ -69,8 +69,8 @@ class TabularAgent(Agent):
         if self._count == 0:
             return {}
         out = {
-            "td_loss": self._td_sq_sum / self._count,
-            "q_values": self._q_sum / self._count,
+            "losses/td_loss": self._td_sq_sum / self._count,
+            "losses/q_values": self._q_sum / self._count,
         }
         self._td_sq_sum = self._q_sum = 0.0
         self._count = 0

@@ -39,8 +39,8 @@ def test_help_lists_groups_fast_without_torch():
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     for line in (
-        "agent: dqn, expected_sarsa, qlearning, sarsa",
-        "exploration: auto, boltzmann",
+        "agent: a2c, dqn, expected_sarsa, ppo, qlearning, reinforce, sarsa",
+        "exploration: auto, boltzmann, epsilon_greedy, policy",
         "env: acrobot, cartpole, cliffwalking, custom, frozenlake",
     ):
         assert line in proc.stdout
@@ -52,7 +52,7 @@ def test_help_lists_groups_fast_without_torch():
     [
         (
             ["agent=nope"],
-            "agent=nope: no such option; choose one of: dqn, expected_sarsa",
+            "agent=nope: no such option; choose one of: a2c, dqn, expected_sarsa",
         ),
         (
             ["agent.lr=0.1"],
@@ -65,9 +65,10 @@ def test_help_lists_groups_fast_without_torch():
             "agent 'qlearning' needs discrete observations",
         ),
         (
-            ["agent=dqn", "env=custom", "env.id=Pendulum-v1"],
+            ["agent=dqn", "env=pendulum"],
             "agent 'dqn' needs discrete actions",
         ),
+        (["agent=ppo", "exploration=boltzmann"], "cannot use exploration=boltzmann"),
         (["env=custom", "env.id=NoSuchEnv-v0"], "env.id: cannot make 'NoSuchEnv-v0'"),
         (["device=cuda"], "device: cuda is not available"),
     ],
@@ -123,6 +124,47 @@ def test_single_run_writes_events_config_and_summary(tmp_path):
     assert scalars["eval/mean_return"][-1][1] == pytest.approx(summary["objective"])
     composed = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
     assert composed["agent"]["name"] == "qlearning"
+
+
+ON_POLICY_TAGS = (
+    "losses/policy_loss",
+    "losses/value_loss",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/explained_variance",
+    "charts/learning_rate",
+    "charts/episodic_return",
+    "charts/SPS",
+    "eval/mean_return",
+)
+
+
+@pytest.mark.parametrize(
+    ("agent", "env", "extra_tags"),
+    [
+        ("ppo", "cartpole", ["losses/clipfrac"]),
+        ("a2c", "acrobot", []),
+        ("reinforce", "frozenlake", ["eval/success_rate"]),
+        ("ppo", "pendulum", ["losses/clipfrac"]),
+        ("a2c", "mountaincar_continuous", []),
+    ],
+)
+def test_on_policy_agents_run_and_log_their_tags(tmp_path, agent, env, extra_tags):
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        f"agent={agent}",
+        f"env={env}",
+        *TINY,
+        "agent.n_steps=128",
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    scalars = read_scalars(run_dir)
+    for tag in (*ON_POLICY_TAGS, *extra_tags):
+        assert scalars.get(tag), f"{tag} missing"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed"
 
 
 def test_module_colon_id_imports_the_module(tmp_path):

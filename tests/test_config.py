@@ -14,6 +14,8 @@ from .conftest import ROOT, compose_config
 
 ENVS = sorted(p.stem for p in (ROOT / "conf" / "env").glob("*.yaml"))
 DISCRETE_OBS_ENVS = {"frozenlake", "frozenlake8x8", "taxi", "cliffwalking"}
+BOX_ACTION_ENVS = {"pendulum", "mountaincar_continuous", "lunarlander_continuous"}
+TABULAR = {"qlearning", "sarsa", "expected_sarsa"}
 
 
 def test_conf_lists_every_registered_agent():
@@ -37,17 +39,28 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
         env.num_envs,
         rc.total_timesteps,
     )
-    tabular = agent_name != "dqn"
-    if tabular and env_name not in DISCRETE_OBS_ENVS:
+    if agent_name in TABULAR and env_name not in DISCRETE_OBS_ENVS:
+        fits = "a2c, dqn, ppo, reinforce"
+        what = "observations"
+        if env_name in BOX_ACTION_ENVS:
+            fits, what = "a2c, ppo, reinforce", "actions"
         with pytest.raises(
-            ConfigError, match=r"needs discrete observations.*agents for this env: dqn"
+            ConfigError, match=rf"needs discrete {what}.*agents for this env: {fits}"
+        ):
+            check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
+        return
+    if agent_name == "dqn" and env_name in BOX_ACTION_ENVS:
+        with pytest.raises(
+            ConfigError, match=r"'dqn' needs discrete actions, but .* has box"
         ):
             check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
         return
     check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
     agent = make_agent(rc.agent, rc.exploration, spaces, torch.device("cpu"), seed=0)
     obs, _ = env.reset(seed=0)
-    assert agent.act(obs, explore=True).shape == (env.num_envs,)
+    action = agent.act(obs, explore=True)
+    assert action.shape == (env.num_envs, *env.single_action_space.shape)
+    assert all(env.single_action_space.contains(a) for a in action)
 
 
 def test_presets_apply_automatically_and_the_command_line_wins():
@@ -107,6 +120,26 @@ def test_bad_values_are_one_line_errors_naming_the_key(overrides, message):
         validate(compose_config("agent=dqn", "env=cartpole", *overrides))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["agent=ppo", "exploration=epsilon_greedy"],
+            "agent 'ppo' cannot use exploration=epsilon_greedy; choose one of: auto, policy",
+        ),
+        (
+            ["agent=dqn", "exploration=policy"],
+            "agent 'dqn' cannot use exploration=policy; choose one of: auto, epsilon_greedy, boltzmann",
+        ),
+        (["agent=ppo", "exploration.start=0.5"], "exploration.start: unknown key"),
+    ],
+)
+def test_exploration_must_suit_the_agent(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_config("env=cartpole", *overrides))
+    assert message in str(err.value)
 
 
 def test_yaml_groups_have_no_stray_files():

@@ -1,0 +1,209 @@
+"""On-policy maths and agents: GAE, returns, rollout bootstrapping, policies, normalization."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import tests.envs  # noqa: F401  (registers the test envs)
+from rlrun.buffers import RolloutBuffer
+from rlrun.maths import compute_gae, discounted_returns
+from rlrun.networks import ActorCritic
+from rlrun.normalize import ObsNormalizer, RewardScaler, RunningMeanStd
+
+from .conftest import train
+
+
+def test_compute_gae_by_hand_with_truncation_and_termination():
+    # gamma 0.5, lambda 0.5. Env 0 runs on; env 1 is truncated at t=1 (V(final obs) = 10) and
+    # terminated at t=2.
+    rewards = np.ones((3, 2))
+    values = np.array([[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]])
+    next_values = np.array([[2.0, 1.0], [3.0, 10.0], [4.0, 5.0]])
+    terminated = np.array([[0, 0], [0, 0], [0, 1]], dtype=bool)
+    truncated = np.array([[0, 0], [0, 1], [0, 0]], dtype=bool)
+    adv, ret = compute_gae(
+        rewards, values, next_values, terminated, truncated, 0.5, 0.5
+    )
+    # env 0: deltas 1, 0.5, 0 -> A = 1 + 0.25 * 0.5, 0.5, 0
+    # env 1: deltas 0.5, 1 + 0.5 * 10 - 1 = 5 (bootstrapped), 0 (no bootstrap);
+    #        the truncation cuts the lambda-chain: A1 = 5, A0 = 0.5 + 0.25 * 5
+    np.testing.assert_allclose(adv, [[1.125, 1.75], [0.5, 5.0], [0.0, 0.0]])
+    np.testing.assert_allclose(ret, adv + values)
+
+
+def test_gae_lambda_one_is_the_return_minus_the_value():
+    rng = np.random.default_rng(0)
+    rewards, values = rng.normal(size=(5, 1)), rng.normal(size=(5, 1))
+    next_values = np.vstack([values[1:], [[0.7]]])
+    no = np.zeros((5, 1), dtype=bool)
+    adv, _ = compute_gae(rewards, values, next_values, no, no, 0.9, 1.0)
+    mc = discounted_returns(
+        rewards, np.vstack([np.zeros((4, 1)), [[0.7]]]), no, no, 0.9
+    )
+    np.testing.assert_allclose(adv, mc - values)
+
+
+def test_discounted_returns_by_hand():
+    rewards = np.array([[1.0], [2.0], [3.0], [4.0]])
+    terminated = np.array([[0], [1], [0], [0]], dtype=bool)
+    truncated = np.zeros((4, 1), dtype=bool)
+    next_values = np.array(
+        [[0.0], [0.0], [0.0], [10.0]]
+    )  # the rollout cuts the last episode
+    out = discounted_returns(rewards, next_values, terminated, truncated, 0.5)
+    # episode 1: G1 = 2, G0 = 1 + 0.5 * 2; episode 2: G3 = 4 + 0.5 * 10, G2 = 3 + 0.5 * 9
+    np.testing.assert_allclose(out.ravel(), [2.0, 2.0, 7.5, 9.0])
+
+
+def test_rollout_next_values_use_final_observation_values():
+    buf = RolloutBuffer(3, 2, (1,), np.float32, (), np.int64)
+    for t, trunc in enumerate([[False, False], [False, True], [False, False]]):
+        buf.add(
+            np.zeros((2, 1)),
+            np.zeros(2),
+            np.ones(2),
+            np.zeros(2, bool),
+            np.array(trunc),
+            np.zeros(2),
+            np.array([t + 1.0, 10.0 * (t + 1)]),
+        )
+    buf.final_values[1, 1] = 99.0
+    buf.last_values[:] = [7.0, 8.0]
+    np.testing.assert_array_equal(buf.next_values(), [[2, 20], [3, 99], [7, 8]])
+
+
+def space_pair(kind: str):
+    obs = gym.spaces.Box(-1, 1, (3,), np.float32)
+    if kind == "discrete":
+        return obs, gym.spaces.Discrete(4)
+    return obs, gym.spaces.Box(
+        np.array([-2, 0], np.float32), np.array([2, 1], np.float32)
+    )
+
+
+def test_categorical_log_prob_and_entropy_match_torch():
+    policy = ActorCritic(*space_pair("discrete"), [8], "tanh", False, True, 0.0, "clip")
+    obs = torch.randn(5, 3)
+    actions, logp, _ = policy.sample(obs, torch.Generator().manual_seed(0))
+    dist = torch.distributions.Categorical(logits=policy(obs)[0])
+    torch.testing.assert_close(logp, dist.log_prob(actions))
+    new_logp, entropy, _ = policy.evaluate(obs, actions)
+    torch.testing.assert_close(new_logp, dist.log_prob(actions))
+    torch.testing.assert_close(entropy, dist.entropy())
+
+
+@pytest.mark.parametrize("bounds", ["clip", "tanh"])
+def test_gaussian_log_prob_matches_torch(bounds):
+    policy = ActorCritic(*space_pair("box"), [8], "tanh", True, True, -0.5, bounds)
+    obs = torch.randn(6, 3)
+    raw, logp, _ = policy.sample(obs, torch.Generator().manual_seed(0))
+    mean = policy(obs)[0]
+    dist = torch.distributions.Normal(mean, policy.log_std.exp().expand_as(mean))
+    expected = dist.log_prob(raw).sum(-1)
+    if bounds == "tanh":
+        expected = expected - torch.log(1 - torch.tanh(raw) ** 2).sum(-1)
+    torch.testing.assert_close(logp, expected, atol=1e-4, rtol=1e-4)
+    env_actions = policy.to_env(raw)
+    assert (env_actions >= policy.low).all() and (env_actions <= policy.high).all()
+
+
+def test_running_mean_std_matches_numpy():
+    data = np.random.default_rng(0).normal(3.0, 2.0, size=(100, 2))
+    rms = RunningMeanStd((2,))
+    for chunk in np.split(data, 10):
+        rms.update(chunk)
+    np.testing.assert_allclose(rms.mean, data.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(rms.var, data.var(0), rtol=1e-4)
+
+
+def test_obs_normalizer_is_frozen_unless_updating():
+    norm = ObsNormalizer((1,))
+    norm(np.array([[1.0], [3.0]]), update=True)
+    mean = norm.rms.mean.copy()
+    out = norm(np.array([[100.0]]), update=False)
+    np.testing.assert_array_equal(norm.rms.mean, mean)
+    assert out[0, 0] == 10.0  # clipped
+
+
+def test_reward_scaler_divides_by_return_std_and_resets_at_episode_end():
+    scaler = RewardScaler(num_envs=1, gamma=0.5)
+    scaler(np.array([2.0]), np.array([False]))
+    assert scaler.returns[0] == 2.0
+    scaler(np.array([1.0]), np.array([True]))
+    assert (
+        scaler.returns[0] == 0.0
+    )  # the discounted return restarts with the next episode
+    assert scaler.rms.count == pytest.approx(2.0, abs=1e-3)
+
+
+GAMMA = 0.9
+
+
+@pytest.mark.parametrize("agent", ["ppo", "a2c", "reinforce"])
+def test_value_bootstraps_at_truncation_not_termination(tmp_path, agent):
+    common = [
+        f"agent={agent}",
+        f"agent.gamma={GAMMA}",
+        "env=custom",
+        "agent.n_steps=64",
+        "agent.learning_rate=3e-3",
+        "agent.lr_schedule=linear",
+        "total_timesteps=12000",
+        "eval.episodes=1",
+    ]
+    for env_id, expected in (
+        ("ForeverTimeLimit-v0", 1 / (1 - GAMMA)),
+        ("TerminateAfterOne-v0", 1),
+    ):
+        policy = train(tmp_path / env_id, f"env.id={env_id}", *common).agent.policy
+        with torch.no_grad():
+            value = policy.value(torch.ones(1, 1)).item()
+        assert value == pytest.approx(expected, rel=0.03), env_id
+
+
+def test_reinforce_without_baseline_leaves_out_unfinished_episodes(tmp_path):
+    agent = train(
+        tmp_path,
+        "agent=reinforce",
+        "agent.baseline=false",
+        "env=cartpole",
+        "agent.n_steps=64",
+        "total_timesteps=640",
+        "eval.episodes=1",
+    ).agent
+    b = agent.buffer
+    ended = b.terminated | b.truncated
+    mask = agent.update_mask()
+    last_end = np.flatnonzero(ended[:, 0]).max()
+    assert mask[: last_end + 1, 0].all() and not mask[last_end + 1 :, 0].any()
+
+
+@pytest.mark.slow
+def test_ppo_clears_a_cartpole_threshold(tmp_path):
+    trainer = train(
+        tmp_path, "agent=ppo", "env=cartpole", "seed=0", "total_timesteps=40000"
+    )
+    assert trainer.result.best_eval_mean_return >= 475
+
+
+def test_normalization_statistics_are_frozen_for_evaluation_and_saved(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=ppo",
+        "env=pendulum",
+        "agent.n_steps=256",
+        "total_timesteps=2048",
+        "eval.episodes=2",
+        "eval.num_envs=2",
+    )
+    agent = trainer.agent
+    assert agent.obs_norm.rms.count == pytest.approx(
+        2048, abs=1
+    )  # every training observation
+    before = agent.obs_norm.rms.mean.copy()
+    agent.act(np.ones((2, 3), np.float32), explore=False)
+    np.testing.assert_array_equal(agent.obs_norm.rms.mean, before)
+    state = agent.state_dict()
+    np.testing.assert_array_equal(state["obs_rms"]["mean"], before)
+    assert "reward_rms" in state

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rlrun.schema import ExplorationConfig
+from rlrun.schema import ExplorationConfig, GaussianNoiseConfig, OUNoiseConfig
 
 
 def linear_schedule(start: float, end: float, horizon: int, step: int) -> float:
@@ -129,3 +129,57 @@ def make_strategy(
     cfg: ExplorationConfig, total_timesteps: int, n_actions: int
 ) -> Strategy:
     return STRATEGIES[cfg.name](cfg, total_timesteps, n_actions)
+
+
+class GaussianNoise:
+    """Independent N(0, sigma) per action dimension, sigma on the schedule."""
+
+    tag = "action_noise"
+
+    def __init__(
+        self, cfg: GaussianNoiseConfig, total_timesteps: int, shape: tuple[int, int]
+    ):
+        self.schedule = Schedule(cfg, total_timesteps)
+        self.value = self.schedule(0)
+        self.shape = shape  # (num_envs, action_dim)
+
+    def set_step(self, step: int) -> None:
+        self.value = self.schedule(step)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        return self.value * rng.standard_normal(self.shape)
+
+    def reset(self, envs: np.ndarray) -> None:
+        """Episodes ended in `envs` (a mask); Gaussian noise has no state to reset."""
+
+
+class OUNoise(GaussianNoise):
+    """x <- x + theta * (0 - x) * dt + sigma * sqrt(dt) * N(0, 1), per env (Uhlenbeck-Ornstein),
+    restarted from 0 at each episode start."""
+
+    def __init__(
+        self, cfg: OUNoiseConfig, total_timesteps: int, shape: tuple[int, int]
+    ):
+        super().__init__(cfg, total_timesteps, shape)
+        self.theta, self.dt = cfg.theta, cfg.dt
+        self.state = np.zeros(shape)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        self.state = (
+            self.state
+            - self.theta * self.state * self.dt
+            + self.value * np.sqrt(self.dt) * rng.standard_normal(self.shape)
+        )
+        return self.state
+
+    def reset(self, envs: np.ndarray) -> None:
+        self.state[envs] = 0.0
+
+
+NOISES: dict[str, type[GaussianNoise]] = {"gaussian": GaussianNoise, "ou": OUNoise}
+
+
+def make_noise(
+    cfg: ExplorationConfig, total_timesteps: int, shape: tuple[int, int]
+) -> GaussianNoise:
+    return NOISES[cfg.name](cfg, total_timesteps, shape)

@@ -84,6 +84,24 @@ class AutoExplorationConfig:
 
 
 @dataclass
+class GaussianNoiseConfig(ExplorationConfig):
+    """N(0, sigma) added to the actor's action, in units of half the action range; sigma follows
+    the schedule from `start` to `end`."""
+
+    schedule: str = param("constant", choices=SCHEDULES)
+    start: float = param(0.1, ge=0)
+    end: float = param(0.1, ge=0)
+
+
+@dataclass
+class OUNoiseConfig(GaussianNoiseConfig):
+    """Ornstein-Uhlenbeck noise: temporally correlated, reset at each episode start."""
+
+    theta: float = param(0.15, gt=0)
+    dt: float = param(1e-2, gt=0)
+
+
+@dataclass
 class PolicySamplingConfig:
     """Explore by sampling the agent's own stochastic policy (policy-gradient agents)."""
 
@@ -93,6 +111,8 @@ class PolicySamplingConfig:
 EXPLORATIONS: dict[str, type] = {
     "epsilon_greedy": EpsilonGreedyConfig,
     "boltzmann": BoltzmannConfig,
+    "gaussian": GaussianNoiseConfig,
+    "ou": OUNoiseConfig,
     "policy": PolicySamplingConfig,
 }
 

@@ -127,3 +127,24 @@ def make_agent(
     module, cls = type(cfg).impl.split(":")
     agent_cls = getattr(importlib.import_module(module), cls)
     return agent_cls(cfg, exploration, spaces, device=device, seed=seed)
+
+
+class LossStats:
+    """Running sums of per-update statistics, kept on the device (tensors) or as floats, and
+    read once per log interval, so the hot loop never waits for a device-to-host copy."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Any] = {}
+        self.count = 0
+
+    def add(self, **values: Any) -> None:
+        for name, value in values.items():
+            value = value.detach() if hasattr(value, "detach") else value
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        self.count += 1
+
+    def pop(self, prefix: str = "losses/") -> dict[str, float]:
+        """Means since the last call, as {prefix + name: value}; empty if nothing was added."""
+        out = {f"{prefix}{k}": float(v) / self.count for k, v in self.sums.items()}
+        self.sums, self.count = {}, 0
+        return out

@@ -6,28 +6,23 @@ updates; every `target_update_interval` env steps, target <- tau * online + (1 -
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlrun.agents.base import Agent, Spaces, Transition
-from rlrun.buffers import ReplayBuffer
+from rlrun.agents.base import Spaces, Transition
+from rlrun.agents.offpolicy import OffPolicyAgent, crossed, frozen_copy
 from rlrun.exploration import make_strategy
 from rlrun.maths import polyak_update, td_target
 from rlrun.networks import QNetwork
 from rlrun.schema import DQNConfig, ExplorationConfig
 
 
-def crossed(step: int, num_envs: int, interval: int) -> bool:
-    """Whether the last vector step (num_envs env steps, ending at `step`) crossed a multiple of
-    `interval`: how env-step intervals stay exact when each vector step adds several env steps."""
-    return step // interval > (step - num_envs) // interval
+class DQN(OffPolicyAgent):
+    cfg: DQNConfig
 
-
-class DQN(Agent):
     def __init__(
         self,
         cfg: DQNConfig,
@@ -36,27 +31,17 @@ class DQN(Agent):
         device: torch.device,
         seed: int = 0,
     ) -> None:
-        self.cfg = cfg
-        self.device = device
-        self.num_envs = spaces.num_envs
-        self.rng = np.random.default_rng(seed)
+        super().__init__(cfg, spaces, device, seed, spaces.action)
         n_actions = int(spaces.action.n)
         self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
         self.q_net = QNetwork(
             spaces.observation, n_actions, cfg.net_arch, cfg.activation
         ).to(device)
-        self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
+        self.target_net = frozen_copy(self.q_net)
         self.optimizer = torch.optim.Adam(
             self.q_net.parameters(), lr=cfg.learning_rate, fused=True
         )
-        self.buffer = ReplayBuffer(
-            cfg.buffer_size, spaces.observation, spaces.action, device
-        )
         self.loss_fn = F.smooth_l1_loss if cfg.loss == "huber" else F.mse_loss
-        # Statistics stay on the device and are read once per log interval.
-        self._loss_sum = torch.zeros((), device=device)
-        self._q_sum = torch.zeros((), device=device)
-        self._n_updates = 0
 
     @torch.inference_mode()
     def q_values(self, obs: np.ndarray) -> np.ndarray:
@@ -68,17 +53,15 @@ class DQN(Agent):
         return self.strategy.select(lambda: self.q_values(obs), len(obs), self.rng)
 
     def observe(self, t: Transition, step: int) -> None:
-        self.buffer.add(t)
+        super().observe(t, step)
         self.strategy.set_step(step)
 
     def update(self, step: int) -> None:
-        cfg = self.cfg
-        if crossed(step, self.num_envs, cfg.target_update_interval):
+        if crossed(step, self.num_envs, self.cfg.target_update_interval):
             polyak_update(
-                self.q_net.parameters(), self.target_net.parameters(), cfg.tau
+                self.q_net.parameters(), self.target_net.parameters(), self.cfg.tau
             )
-        if step > cfg.learning_starts and crossed(step, self.num_envs, cfg.train_freq):
-            self.train(cfg.gradient_steps)
+        super().update(step)
 
     def train(self, gradient_steps: int) -> None:
         cfg = self.cfg
@@ -119,21 +102,7 @@ class DQN(Agent):
                     self.q_net.parameters(), cfg.max_grad_norm
                 )
             self.optimizer.step()
-            self._loss_sum += loss.detach()
-            self._q_sum += q.detach().mean()
-        self._n_updates += gradient_steps
-
-    def pop_metrics(self) -> dict[str, float]:
-        if self._n_updates == 0:
-            return {}
-        out = {
-            "losses/td_loss": self._loss_sum.item() / self._n_updates,
-            "losses/q_values": self._q_sum.item() / self._n_updates,
-        }
-        self._loss_sum.zero_()
-        self._q_sum.zero_()
-        self._n_updates = 0
-        return out
+            self.stats.add(td_loss=loss, q_values=q.detach().mean())
 
     def exploration_value(self) -> tuple[str, float]:
         return self.strategy.tag, self.strategy.value

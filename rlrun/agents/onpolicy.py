@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlrun.agents.base import Agent, Spaces, Transition
+from rlrun.agents.base import Agent, LossStats, Spaces, Transition
 from rlrun.buffers import RolloutBuffer
 from rlrun.errors import ConfigError
 from rlrun.maths import compute_gae
@@ -87,8 +87,7 @@ class OnPolicyAgent(Agent):
         self._acted: tuple[np.ndarray, ...] | None = (
             None  # (obs, raw actions, log-probs, values)
         )
-        self._stats: dict[str, torch.Tensor] = {}
-        self._n_minibatches = 0
+        self.stats = LossStats()
         self._explained_variance: list[float] = []
 
     # --- acting and collecting -------------------------------------------------------------------
@@ -225,7 +224,7 @@ class OnPolicyAgent(Agent):
                 self.optimizer.step()
                 with torch.no_grad():
                     approx_kl = masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
-                    self._accumulate(
+                    self.stats.add(
                         policy_loss=policy_loss,
                         value_loss=value_loss,
                         entropy=entropy_mean,
@@ -255,21 +254,13 @@ class OnPolicyAgent(Agent):
     def stop_epochs(self, approx_kl: torch.Tensor) -> bool:
         return False
 
-    def _accumulate(self, **stats: torch.Tensor) -> None:
-        for name, value in stats.items():
-            self._stats[name] = self._stats.get(name, 0.0) + value.detach()
-        self._n_minibatches += 1
-
     def pop_metrics(self) -> dict[str, float]:
-        if self._n_minibatches == 0:
+        if self.stats.count == 0:
             return {}
-        out = {
-            f"losses/{k}": float(v) / self._n_minibatches
-            for k, v in self._stats.items()
-        }
+        out = self.stats.pop()
         out["losses/explained_variance"] = float(np.mean(self._explained_variance))
         out["charts/learning_rate"] = self.optimizer.param_groups[0]["lr"]
-        self._stats, self._n_minibatches, self._explained_variance = {}, 0, []
+        self._explained_variance = []
         return out
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,0 +1,100 @@
+"""What replay-based agents share: every transition goes into one replay buffer, and every
+`train_freq` env steps after `learning_starts` the agent runs `gradient_steps` updates.
+
+Continuous-action agents (DDPG, TD3, SAC) also share how actions are scaled: the networks and the
+buffer work in [-1, 1]; only the env sees its own bounds. Until `learning_starts` they act
+uniformly at random, as Stable-Baselines3 does.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlrun.agents.base import Agent, LossStats, Spaces, Transition
+from rlrun.buffers import ReplayBuffer
+
+
+def crossed(step: int, num_envs: int, interval: int) -> bool:
+    """Whether the last vector step (num_envs env steps, ending at `step`) crossed a multiple of
+    `interval`: how env-step intervals stay exact when each vector step adds several env steps."""
+    return step // interval > (step - num_envs) // interval
+
+
+class OffPolicyAgent(Agent):
+    def __init__(
+        self,
+        cfg: Any,
+        spaces: Spaces,
+        device: torch.device,
+        seed: int,
+        buffer_action_space: gym.Space,
+    ) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.num_envs = spaces.num_envs
+        self.total_timesteps = spaces.total_timesteps
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator(device).manual_seed(seed)
+        self.buffer = ReplayBuffer(
+            cfg.buffer_size, spaces.observation, buffer_action_space, device
+        )
+        self.stats = LossStats()
+        self.step = 0
+
+    def observe(self, t: Transition, step: int) -> None:
+        self.step = step
+        self.buffer.add(t)
+
+    def update(self, step: int) -> None:
+        cfg = self.cfg
+        if step > cfg.learning_starts and crossed(step, self.num_envs, cfg.train_freq):
+            self.train(cfg.gradient_steps)
+
+    def train(self, gradient_steps: int) -> None:
+        raise NotImplementedError
+
+    def pop_metrics(self) -> dict[str, float]:
+        return self.stats.pop() if self.stats.count else {}
+
+
+class ContinuousOffPolicyAgent(OffPolicyAgent):
+    """Box actions: policy outputs in [-1, 1], scaled to the env's bounds only when acting."""
+
+    def __init__(
+        self, cfg: Any, spaces: Spaces, device: torch.device, seed: int
+    ) -> None:
+        action = spaces.action
+        self.action_dim = int(np.prod(action.shape))
+        unit = gym.spaces.Box(-1.0, 1.0, action.shape, np.float32)
+        super().__init__(cfg, spaces, device, seed, unit)
+        self.center = ((action.high + action.low) / 2).astype(np.float32)
+        self.half_range = ((action.high - action.low) / 2).astype(np.float32)
+
+    def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+        if explore and self.step < self.cfg.learning_starts:
+            unit = self.rng.uniform(-1.0, 1.0, (len(obs), self.action_dim))
+        else:
+            unit = self.policy_action(obs, explore)
+        return self.center + self.half_range * unit.astype(np.float32)
+
+    def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        """Actions in [-1, 1]: exploring when `explore`, else deterministic."""
+        raise NotImplementedError
+
+    def observe(self, t: Transition, step: int) -> None:
+        unit = np.clip((t.action - self.center) / self.half_range, -1.0, 1.0)
+        super().observe(dataclasses.replace(t, action=unit), step)
+
+    def obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(obs, device=self.device)
+
+
+def frozen_copy(net: torch.nn.Module) -> torch.nn.Module:
+    """A target network: a copy that gradients never reach."""
+    return copy.deepcopy(net).requires_grad_(False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -187,3 +189,87 @@ class ActorCritic(nn.Module):
         if self.squash:
             return self.low + (torch.tanh(raw) + 1) * 0.5 * (self.high - self.low)
         return torch.clamp(raw, self.low, self.high)
+
+
+class VectorizedCritic(nn.Module):
+    """`n` independent Q(s, a) MLPs evaluated as one batched network (stacked weights, one
+    baddbmm per layer), returning [n, batch]. `detach_weights` evaluates the critics without
+    building their gradients: the actor's loss needs gradients only for the action."""
+
+    def __init__(
+        self,
+        n: int,
+        obs_dim: int,
+        action_dim: int,
+        net_arch: list[int],
+        activation: str,
+    ) -> None:
+        super().__init__()
+        dims = [obs_dim + action_dim, *net_arch, 1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in itertools.pairwise(dims):
+            bound = 1 / np.sqrt(
+                fan_in
+            )  # nn.Linear's default initialisation, per critic
+            self.weights.append(
+                nn.Parameter(torch.empty(n, fan_in, fan_out).uniform_(-bound, bound))
+            )
+            self.biases.append(
+                nn.Parameter(torch.empty(n, 1, fan_out).uniform_(-bound, bound))
+            )
+        self.activation = ACTIVATIONS[activation]()
+        self.n = n
+
+    def forward(
+        self, obs: torch.Tensor, action: torch.Tensor, detach_weights: bool = False
+    ) -> torch.Tensor:
+        x = torch.cat([obs.float().flatten(1), action], dim=-1).expand(self.n, -1, -1)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if detach_weights:
+                w, b = w.detach(), b.detach()
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = self.activation(x)
+        return x.squeeze(-1)
+
+
+class SquashedGaussianActor(nn.Module):
+    """SAC's policy: a state-dependent Gaussian squashed by tanh into [-1, 1]."""
+
+    LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        net_arch: list[int],
+        activation: str,
+    ) -> None:
+        super().__init__()
+        width = net_arch[-1] if net_arch else obs_dim
+        self.body = trunk(obs_dim, net_arch, activation)
+        self.mean = nn.Linear(width, action_dim)
+        self.log_std = nn.Linear(width, action_dim)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(obs.float().flatten(1))
+        log_std = self.log_std(h).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
+        return self.mean(h), log_std
+
+    def sample(
+        self,
+        obs: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised action in [-1, 1] and its log-probability (tanh-corrected)."""
+        mean, log_std = self(obs)
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device)
+        u = mean + log_std.exp() * noise
+        logp = (-0.5 * noise**2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+        logp = logp - (2 * (np.log(2) - u - F.softplus(-2 * u))).sum(-1)
+        return torch.tanh(u), logp
+
+    def deterministic(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self(obs)[0])

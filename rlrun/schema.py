@@ -32,11 +32,11 @@ def param(
     gt: float | None = None,
     le: float | None = None,
     choices: tuple[Any, ...] | None = None,
+    pattern: tuple[str, str] | None = None,  # (regular expression, what it accepts)
 ) -> Any:
-    """A dataclass field whose allowed range or choices are checked by `validate`."""
-    return field(
-        default=default, metadata={"ge": ge, "gt": gt, "le": le, "choices": choices}
-    )
+    """A dataclass field whose allowed range, choices or pattern `validate` checks."""
+    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices, "pattern": pattern}
+    return field(default=default, metadata=meta)
 
 
 # --- exploration -------------------------------------------------------------------------------
@@ -316,6 +316,84 @@ class ReinforceConfig(OnPolicyConfig):
     baseline: bool = True
 
 
+@dataclass
+class ContinuousControlConfig(AgentConfig):
+    """What DDPG, TD3 and SAC share: replay, Polyak-averaged targets, actor and critics."""
+
+    learning_rate: float = param(1e-3, gt=0)
+    gamma: float = param(0.99, ge=0, le=1)
+    batch_size: int = param(256, gt=0)
+    buffer_size: int = param(1_000_000, gt=0)
+    learning_starts: int = param(100, ge=0)  # uniform random actions until then
+    train_freq: int = param(1, gt=0)
+    gradient_steps: int = param(1, gt=0)
+    tau: float = param(0.005, gt=0, le=1)
+    net_arch: list[int] = field(default_factory=lambda: [400, 300], metadata={"gt": 0})
+    activation: str = param("relu", choices=ACTIVATIONS)
+
+
+_CONTINUOUS = {
+    "actions": {"box"},
+    "observations": {"box"},
+}
+
+
+@register_agent(
+    "ddpg",
+    impl="rlrun.agents.ddpg:DDPG",
+    explorations=("gaussian", "ou"),
+    default_exploration={"schedule": "constant", "start": 0.1, "end": 0.1},
+    **_CONTINUOUS,
+)
+@dataclass
+class DDPGConfig(ContinuousControlConfig):
+    """Deep Deterministic Policy Gradient (Lillicrap et al. 2016); SB3's defaults."""
+
+
+@register_agent(
+    "td3",
+    impl="rlrun.agents.td3:TD3",
+    explorations=("gaussian", "ou"),
+    default_exploration={"schedule": "constant", "start": 0.1, "end": 0.1},
+    **_CONTINUOUS,
+)
+@dataclass
+class TD3Config(ContinuousControlConfig):
+    """Twin Delayed DDPG (Fujimoto et al. 2018); SB3's defaults."""
+
+    policy_delay: int = param(2, gt=0)  # critic updates per actor (and target) update
+    target_policy_noise: float = param(
+        0.2, ge=0
+    )  # smoothing noise on the target action
+    target_noise_clip: float = param(0.5, ge=0)
+    n_critics: int = param(2, gt=0)  # clipped double-Q: the minimum over the critics
+
+
+@register_agent(
+    "sac",
+    impl="rlrun.agents.sac:SAC",
+    explorations=("policy",),
+    default_exploration={},
+    **_CONTINUOUS,
+)
+@dataclass
+class SACConfig(ContinuousControlConfig):
+    """Soft Actor-Critic (Haarnoja et al. 2018); SB3's defaults."""
+
+    learning_rate: float = param(3e-4, gt=0)
+    net_arch: list[int] = field(default_factory=lambda: [256, 256], metadata={"gt": 0})
+    # "auto": learned, starting at 1; "auto_0.1": learned, starting at 0.1; "0.2": fixed
+    ent_coef: str = param(
+        "auto",
+        pattern=(r"auto(_[0-9.eE+-]+)?|[0-9.eE+-]+", "auto, auto_<init> or a number"),
+    )
+    target_entropy: float | None = None  # null: -dim(action space)
+    target_update_interval: int = param(
+        1, gt=0
+    )  # gradient steps between target updates
+    n_critics: int = param(2, gt=0)
+
+
 # --- env, eval, logger, run ----------------------------------------------------------------------
 
 SUCCESS_RULES = ("terminated", "positive_reward", "is_success")
@@ -423,6 +501,10 @@ def _check_ranges(obj: Any, prefix: str) -> None:
         if m.get("choices") is not None and value not in m["choices"]:
             valid = ", ".join(str(c) if c is not None else "null" for c in m["choices"])
             raise ConfigError(key, f"got {value!r}; choose one of: {valid}")
+        if m.get("pattern") is not None and not re.fullmatch(
+            m["pattern"][0], str(value)
+        ):
+            raise ConfigError(key, f"got {value!r}; use {m['pattern'][1]}")
         if value is None or isinstance(value, (bool, str)):
             continue
         for item in value if isinstance(value, list) else [value]:
@@ -455,6 +537,9 @@ def resolve_exploration(
             **overrides,
             "name": agent.default_exploration["name"],
         }
+    # null means "not set": a preset may rename the `auto` node (exploration.name: ou) and keep
+    # only the fields it sets.
+    values = {k: v for k, v in values.items() if v is not None}
     name = values.get("name")
     schema = _lookup(EXPLORATIONS, "exploration", name)
     if name not in agent.explorations:

@@ -16,6 +16,7 @@ ENVS = sorted(p.stem for p in (ROOT / "conf" / "env").glob("*.yaml"))
 DISCRETE_OBS_ENVS = {"frozenlake", "frozenlake8x8", "taxi", "cliffwalking"}
 BOX_ACTION_ENVS = {"pendulum", "mountaincar_continuous", "lunarlander_continuous"}
 TABULAR = {"qlearning", "sarsa", "expected_sarsa"}
+CONTINUOUS = {"ddpg", "td3", "sac"}
 
 
 def test_conf_lists_every_registered_agent():
@@ -39,11 +40,15 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
         env.num_envs,
         rc.total_timesteps,
     )
+    if agent_name in CONTINUOUS and env_name not in BOX_ACTION_ENVS:
+        with pytest.raises(ConfigError, match=rf"'{agent_name}' needs box actions"):
+            check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
+        return
     if agent_name in TABULAR and env_name not in DISCRETE_OBS_ENVS:
         fits = "a2c, dqn, ppo, reinforce"
         what = "observations"
         if env_name in BOX_ACTION_ENVS:
-            fits, what = "a2c, ppo, reinforce", "actions"
+            fits, what = "a2c, ddpg, ppo, reinforce, sac, td3", "actions"
         with pytest.raises(
             ConfigError, match=rf"needs discrete {what}.*agents for this env: {fits}"
         ):

@@ -135,16 +135,20 @@ class LossStats:
 
     def __init__(self) -> None:
         self.sums: dict[str, Any] = {}
-        self.count = 0
+        self.counts: dict[str, int] = {}
+
+    @property
+    def count(self) -> int:
+        return max(self.counts.values(), default=0)
 
     def add(self, **values: Any) -> None:
         for name, value in values.items():
             value = value.detach() if hasattr(value, "detach") else value
             self.sums[name] = self.sums.get(name, 0.0) + value
-        self.count += 1
+            self.counts[name] = self.counts.get(name, 0) + 1
 
     def pop(self, prefix: str = "losses/") -> dict[str, float]:
         """Means since the last call, as {prefix + name: value}; empty if nothing was added."""
-        out = {f"{prefix}{k}": float(v) / self.count for k, v in self.sums.items()}
-        self.sums, self.count = {}, 0
+        out = {f"{prefix}{k}": float(v) / self.counts[k] for k, v in self.sums.items()}
+        self.sums, self.counts = {}, {}
         return out

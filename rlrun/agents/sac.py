@@ -1,0 +1,146 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018): maximum-entropy RL with a squashed Gaussian policy,
+clipped double-Q critics and an entropy coefficient tuned towards a target entropy."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlrun.agents.base import Spaces
+from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, frozen_copy
+from rlrun.maths import polyak_update, td_target
+from rlrun.networks import SquashedGaussianActor, VectorizedCritic
+from rlrun.schema import SACConfig
+
+
+class SAC(ContinuousOffPolicyAgent):
+    cfg: SACConfig
+
+    def __init__(
+        self,
+        cfg: SACConfig,
+        exploration: Any,
+        spaces: Spaces,
+        device: torch.device,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(cfg, spaces, device, seed)
+        obs_dim = int(np.prod(spaces.observation.shape))
+        self.actor = SquashedGaussianActor(
+            obs_dim, self.action_dim, cfg.net_arch, cfg.activation
+        ).to(device)
+        self.critic = VectorizedCritic(
+            cfg.n_critics, obs_dim, self.action_dim, cfg.net_arch, cfg.activation
+        ).to(device)
+        self.critic_target = frozen_copy(self.critic)
+        self.actor_optimizer = torch.optim.Adam(
+            self.actor.parameters(), lr=cfg.learning_rate
+        )
+        self.critic_optimizer = torch.optim.Adam(
+            self.critic.parameters(), lr=cfg.learning_rate
+        )
+        self.autotune = cfg.ent_coef.startswith("auto")
+        init = (
+            float(cfg.ent_coef.partition("_")[2] or 1.0)
+            if self.autotune
+            else float(cfg.ent_coef)
+        )
+        self.log_alpha = torch.tensor(
+            math.log(init), device=device, requires_grad=self.autotune
+        )
+        self.target_entropy = (
+            cfg.target_entropy
+            if cfg.target_entropy is not None
+            else -float(self.action_dim)
+        )
+        self.alpha_optimizer = (
+            torch.optim.Adam([self.log_alpha], lr=cfg.learning_rate)
+            if self.autotune
+            else None
+        )
+        self.n_updates = 0
+
+    def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        with torch.inference_mode():
+            x = self.obs_tensor(obs)
+            action = (
+                self.actor.sample(x, self.generator)[0]
+                if explore
+                else self.actor.deterministic(x)
+            )
+        return action.cpu().numpy()
+
+    def train(self, gradient_steps: int) -> None:
+        cfg = self.cfg
+        for _ in range(gradient_steps):
+            batch = self.buffer.get(
+                self.buffer.sample_indices(cfg.batch_size, self.rng)
+            )
+            action, logp = self.actor.sample(batch.obs, self.generator)
+            if self.autotune:  # first, as SB3: the other losses use the updated alpha
+                alpha_loss = -(
+                    self.log_alpha * (logp.detach() + self.target_entropy)
+                ).mean()
+                self.alpha_optimizer.zero_grad(set_to_none=True)
+                alpha_loss.backward()
+                self.alpha_optimizer.step()
+                self.stats.add(alpha_loss=alpha_loss)
+            alpha = self.log_alpha.detach().exp()
+
+            with torch.no_grad():
+                next_action, next_logp = self.actor.sample(
+                    batch.next_obs, self.generator
+                )
+                next_q = (
+                    self.critic_target(batch.next_obs, next_action).min(dim=0).values
+                )
+                target = td_target(
+                    batch.rewards,
+                    next_q - alpha * next_logp,
+                    batch.terminated,
+                    cfg.gamma,
+                )
+            q = self.critic(batch.obs, batch.actions)
+            critic_loss = 0.5 * ((q - target) ** 2).mean(dim=1).sum()
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            self.critic_optimizer.step()
+
+            q_pi = self.critic(batch.obs, action, detach_weights=True).min(dim=0).values
+            actor_loss = (alpha * logp - q_pi).mean()
+            self.actor_optimizer.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_optimizer.step()
+
+            self.n_updates += 1
+            if self.n_updates % cfg.target_update_interval == 0:
+                polyak_update(
+                    self.critic.parameters(), self.critic_target.parameters(), cfg.tau
+                )
+            self.stats.add(
+                critic_loss=critic_loss,
+                actor_loss=actor_loss,
+                alpha=alpha,
+                q_values=q.detach().mean(),
+                entropy=-logp.detach().mean(),
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {name: getattr(self, name).state_dict() for name in self.PARTS}
+        state["log_alpha"] = self.log_alpha.detach().clone()
+        if self.alpha_optimizer is not None:
+            state["alpha_optimizer"] = self.alpha_optimizer.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in self.PARTS:
+            getattr(self, name).load_state_dict(state[name])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+        if self.alpha_optimizer is not None:
+            self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
+
+    PARTS = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer")

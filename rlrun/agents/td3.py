@@ -1,0 +1,139 @@
+"""Twin Delayed DDPG (Fujimoto et al. 2018): DDPG plus clipped double-Q learning, delayed actor
+and target updates, and smoothing noise on the target action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rlrun.agents.base import Spaces, Transition
+from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, frozen_copy
+from rlrun.exploration import make_noise
+from rlrun.maths import polyak_update, td_target
+from rlrun.networks import VectorizedCritic, mlp
+from rlrun.schema import ExplorationConfig, TD3Config
+
+
+class TD3(ContinuousOffPolicyAgent):
+    cfg: TD3Config
+
+    def __init__(
+        self,
+        cfg: TD3Config,
+        exploration: ExplorationConfig,
+        spaces: Spaces,
+        device: torch.device,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(cfg, spaces, device, seed)
+        self.n_critics, self.policy_delay, self.smoothing = self.tricks(cfg)
+        obs_dim = int(np.prod(spaces.observation.shape))
+        self.actor = nn.Sequential(
+            mlp(obs_dim, self.action_dim, cfg.net_arch, cfg.activation), nn.Tanh()
+        ).to(device)
+        self.critic = VectorizedCritic(
+            self.n_critics, obs_dim, self.action_dim, cfg.net_arch, cfg.activation
+        ).to(device)
+        self.actor_target, self.critic_target = (
+            frozen_copy(self.actor),
+            frozen_copy(self.critic),
+        )
+        self.actor_optimizer = torch.optim.Adam(
+            self.actor.parameters(), lr=cfg.learning_rate
+        )
+        self.critic_optimizer = torch.optim.Adam(
+            self.critic.parameters(), lr=cfg.learning_rate
+        )
+        self.noise = make_noise(
+            exploration, spaces.total_timesteps, (spaces.num_envs, self.action_dim)
+        )
+        self.n_updates = 0
+
+    def tricks(self, cfg: Any) -> tuple[int, int, tuple[float, float] | None]:
+        """(critics, critic updates per actor update, target smoothing noise (std, clip))."""
+        return (
+            cfg.n_critics,
+            cfg.policy_delay,
+            (cfg.target_policy_noise, cfg.target_noise_clip),
+        )
+
+    def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        with torch.inference_mode():
+            action = self.actor(self.obs_tensor(obs)).cpu().numpy()
+        if explore:
+            action = np.clip(action + self.noise.sample(self.rng), -1.0, 1.0)
+        return action
+
+    def observe(self, t: Transition, step: int) -> None:
+        super().observe(t, step)
+        self.noise.set_step(step)
+        self.noise.reset(t.terminated | t.truncated)
+
+    def target_action(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """The target policy's action, smoothed with clipped Gaussian noise."""
+        action = self.actor_target(next_obs)
+        if self.smoothing is not None:
+            std, clip = self.smoothing
+            noise = torch.randn(
+                action.shape, generator=self.generator, device=self.device
+            )
+            action = (action + (noise * std).clamp(-clip, clip)).clamp(-1.0, 1.0)
+        return action
+
+    def train(self, gradient_steps: int) -> None:
+        cfg = self.cfg
+        for _ in range(gradient_steps):
+            batch = self.buffer.get(
+                self.buffer.sample_indices(cfg.batch_size, self.rng)
+            )
+            with torch.no_grad():
+                next_q = self.critic_target(
+                    batch.next_obs, self.target_action(batch.next_obs)
+                )
+                target = td_target(
+                    batch.rewards, next_q.min(dim=0).values, batch.terminated, cfg.gamma
+                )
+            q = self.critic(batch.obs, batch.actions)
+            critic_loss = ((q - target) ** 2).mean(dim=1).sum()
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            self.critic_optimizer.step()
+            self.n_updates += 1
+            self.stats.add(critic_loss=critic_loss, q_values=q.detach().mean())
+            if self.n_updates % self.policy_delay == 0:
+                action = self.actor(batch.obs)
+                actor_loss = -self.critic(batch.obs, action, detach_weights=True)[
+                    0
+                ].mean()
+                self.actor_optimizer.zero_grad(set_to_none=True)
+                actor_loss.backward()
+                self.actor_optimizer.step()
+                polyak_update(
+                    self.critic.parameters(), self.critic_target.parameters(), cfg.tau
+                )
+                polyak_update(
+                    self.actor.parameters(), self.actor_target.parameters(), cfg.tau
+                )
+                self.stats.add(actor_loss=actor_loss)
+
+    def exploration_value(self) -> tuple[str, float]:
+        return self.noise.tag, self.noise.value
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name).state_dict() for name in self.PARTS}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in self.PARTS:
+            getattr(self, name).load_state_dict(state[name])
+
+    PARTS = (
+        "actor",
+        "critic",
+        "actor_target",
+        "critic_target",
+        "actor_optimizer",
+        "critic_optimizer",
+    )

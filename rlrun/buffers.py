@@ -14,15 +14,19 @@ from rlrun.agents.base import Transition
 class ReplayBatch(NamedTuple):
     obs: torch.Tensor
     actions: torch.Tensor
-    rewards: torch.Tensor
-    next_obs: torch.Tensor
+    rewards: torch.Tensor  # the (n-step) discounted sum of rewards
+    next_obs: (
+        torch.Tensor
+    )  # the true observation n steps (or fewer, at an episode end) later
     terminated: (
         torch.Tensor
     )  # bootstrap mask = 1 - terminated; truncation keeps bootstrapping
+    discounts: torch.Tensor  # gamma ** (steps to next_obs): the bootstrap's discount
 
 
 class ReplayBuffer:
-    """A ring buffer of transitions. `next_obs` is the true next observation, final ones included."""
+    """A ring buffer of transitions. `next_obs` is the true next observation, final ones
+    included; `discounts` is gamma ** k for a k-step transition (k = 1 without n-step)."""
 
     def __init__(
         self,
@@ -40,27 +44,29 @@ class ReplayBuffer:
         )
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.discounts = np.zeros(capacity, dtype=np.float32)
         self.pos = 0
         self.size = 0
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, t: Transition) -> None:
-        """Write one row per env, wrapping around to overwrite the oldest rows."""
+    def add(self, t: Transition, discounts: np.ndarray | float) -> np.ndarray | slice:
+        """Write one row per env, wrapping around to overwrite the oldest; returns the rows."""
         n = len(t.reward)
-        idx = (
-            (self.pos + np.arange(n)) % self.capacity
-            if self.pos + n > self.capacity
-            else (slice(self.pos, self.pos + n))
-        )
+        if self.pos + n > self.capacity:
+            idx: np.ndarray | slice = (self.pos + np.arange(n)) % self.capacity
+        else:
+            idx = slice(self.pos, self.pos + n)
         self.obs[idx] = t.obs
         self.next_obs[idx] = t.next_obs
         self.actions[idx] = t.action
         self.rewards[idx] = t.reward
         self.terminated[idx] = t.terminated
+        self.discounts[idx] = discounts
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
+        return idx
 
     def sample_indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, self.size, n)
@@ -75,7 +81,123 @@ class ReplayBuffer:
             to(self.rewards),
             to(self.next_obs),
             to(self.terminated),
+            to(self.discounts),
         )
+
+
+class NStepAccumulator:
+    """Turns 1-step transitions into n-step ones, per env:
+    (s_t, a_t, r_t + g r_t+1 + ... + g^(k-1) r_t+k-1, s_t+k, terminated, g^k), k <= n.
+
+    An episode end cuts every pending window short: its transitions bootstrap from the true final
+    observation with the discount of their own length, and termination is carried only by the
+    transitions that reach it. A truncation keeps bootstrapping.
+    """
+
+    def __init__(self, n: int, gamma: float, num_envs: int) -> None:
+        self.n, self.gamma = n, gamma
+        self.windows: list[list[tuple]] = [[] for _ in range(num_envs)]
+
+    def push(self, t: Transition) -> tuple[Transition, np.ndarray] | None:
+        """Add one vector step; return the n-step transitions now complete, with discounts."""
+        out: list[tuple] = []
+        for i, window in enumerate(self.windows):
+            window.append((t.obs[i], t.action[i], float(t.reward[i])))
+            ended = bool(t.terminated[i] or t.truncated[i])
+            while window and (ended or len(window) == self.n):
+                rewards = [r for _, _, r in window]
+                ret = sum(r * self.gamma**k for k, r in enumerate(rewards))
+                obs, action, _ = window.pop(0)
+                out.append(
+                    (
+                        obs,
+                        action,
+                        ret,
+                        t.next_obs[i],
+                        t.terminated[i],
+                        t.truncated[i],
+                        self.gamma ** len(rewards),
+                    )
+                )
+        if not out:
+            return None
+        cols = list(zip(*out, strict=True))
+        transition = Transition(*(np.asarray(c) for c in cols[:6]))
+        return transition, np.asarray(cols[6], dtype=np.float32)
+
+
+class SumTree:
+    """A binary tree whose leaves hold priorities and whose nodes hold the sums below them:
+    sampling proportionally to priority and updating are O(log n), vectorised over a batch."""
+
+    def __init__(self, capacity: int) -> None:
+        self.leaves = 1 << max(0, (capacity - 1).bit_length())
+        self.tree = np.zeros(2 * self.leaves, dtype=np.float64)
+
+    @property
+    def total(self) -> float:
+        return float(self.tree[1])
+
+    def update(self, idx: np.ndarray, priorities: np.ndarray) -> None:
+        node = np.asarray(idx) + self.leaves
+        self.tree[node] = priorities
+        node = np.unique(node // 2)
+        while node[0] >= 1:
+            self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]
+            if node[0] == 1:
+                break
+            node = np.unique(node // 2)
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """For each value in [0, total), the leaf whose cumulative-sum interval contains it."""
+        node = np.ones(len(values), dtype=np.int64)
+        values = np.asarray(values, dtype=np.float64).copy()
+        while node[0] < self.leaves:
+            left = self.tree[2 * node]
+            right = values >= left
+            values -= left * right
+            node = 2 * node + right
+        return node - self.leaves
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritized replay (Schaul et al. 2016): P(i) ~ p_i ** alpha, new transitions
+    at the highest priority so far, importance-sampling weights (N P(i)) ** -beta / max."""
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        device: torch.device,
+        alpha: float,
+        eps: float = 1e-6,
+    ) -> None:
+        super().__init__(capacity, obs_space, action_space, device)
+        self.tree = SumTree(capacity)
+        self.alpha, self.eps = alpha, eps
+        self.max_priority = 1.0
+
+    def add(self, t: Transition, discounts: np.ndarray | float) -> np.ndarray | slice:
+        idx = super().add(t, discounts)
+        rows = np.arange(self.capacity)[idx]
+        self.tree.update(rows, np.full(len(rows), self.max_priority**self.alpha))
+        return idx
+
+    def sample_indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        # Stratified: one draw from each of n equal slices of the total priority mass.
+        bounds = self.tree.total * (np.arange(n) + rng.random(n)) / n
+        return np.minimum(self.tree.find(bounds), self.size - 1)
+
+    def weights(self, idx: np.ndarray, beta: float) -> torch.Tensor:
+        probs = self.tree.tree[idx + self.tree.leaves] / self.tree.total
+        w = (self.size * probs) ** -beta
+        return torch.as_tensor(w / w.max(), dtype=torch.float32, device=self.device)
+
+    def update_priorities(self, idx: np.ndarray, td_errors: np.ndarray) -> None:
+        priorities = np.abs(td_errors) + self.eps
+        self.max_priority = max(self.max_priority, float(priorities.max()))
+        self.tree.update(idx, priorities**self.alpha)
 
 
 class RolloutBuffer:

@@ -66,17 +66,34 @@ class ObsEncoder(nn.Module):
 
 
 class QNetwork(nn.Module):
-    """Q(s, .) for every discrete action: encoder, then an MLP."""
+    """Q(s, .) for every discrete action: encoder, then an MLP. Dueling (Wang et al. 2016): the
+    last hidden layer feeds a state value V and advantages A, Q = V + A - mean(A)."""
 
     def __init__(
-        self, obs_space: gym.Space, n_actions: int, net_arch: list[int], activation: str
+        self,
+        obs_space: gym.Space,
+        n_actions: int,
+        net_arch: list[int],
+        activation: str,
+        dueling: bool = False,
     ) -> None:
         super().__init__()
         self.encoder = ObsEncoder(obs_space)
-        self.body = mlp(self.encoder.dim, n_actions, net_arch, activation)
+        self.dueling = dueling
+        if dueling:
+            width = net_arch[-1] if net_arch else self.encoder.dim
+            self.body = trunk(self.encoder.dim, net_arch, activation)
+            self.value = nn.Linear(width, 1)
+            self.advantage = nn.Linear(width, n_actions)
+        else:
+            self.body = mlp(self.encoder.dim, n_actions, net_arch, activation)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.body(self.encoder(obs))
+        h = self.body(self.encoder(obs))
+        if not self.dueling:
+            return h
+        advantage = self.advantage(h)
+        return self.value(h) + advantage - advantage.mean(dim=-1, keepdim=True)
 
 
 class ActorCritic(nn.Module):

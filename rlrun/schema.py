@@ -232,6 +232,16 @@ class DQNConfig(AgentConfig):
     max_grad_norm: float | None = param(10.0, gt=0)  # null disables clipping
     net_arch: list[int] = field(default_factory=lambda: [64, 64], metadata={"gt": 0})
     activation: str = param("relu", choices=ACTIVATIONS)
+    # Rainbow-style improvements, each a switch (Hessel et al. 2018):
+    dueling: bool = False  # separate V and A heads (Wang et al. 2016)
+    n_step: int = param(1, gt=0)  # n-step returns, cut short at episode ends
+    prioritized_replay: bool = False  # proportional PER (Schaul et al. 2016)
+    prioritized_alpha: float = param(
+        0.6, ge=0
+    )  # how much priorities count (0: uniform)
+    prioritized_beta: float = param(
+        0.4, ge=0, le=1
+    )  # IS-weight exponent, annealed to 1
 
 
 @dataclass

@@ -28,7 +28,7 @@ def step(first: float, n: int = 2) -> Transition:
 
 def test_add_keeps_true_next_obs_and_termination_only():
     buf = make_buffer(8)
-    buf.add(step(0.0))
+    buf.add(step(0.0), 0.99)
     assert len(buf) == 2
     batch = buf.get(np.array([0, 1]))
     # The final observation (0.5, 1.5) is stored, not a reset observation.
@@ -41,18 +41,18 @@ def test_add_keeps_true_next_obs_and_termination_only():
 def test_wraps_around_overwriting_the_oldest():
     buf = make_buffer(5)
     for first in (0.0, 10.0, 20.0):  # 6 rows into 5 slots
-        buf.add(step(first / 10))
+        buf.add(step(first / 10), 0.99)
     assert len(buf) == 5 and buf.pos == 1
     # Slot 0 now holds the 6th row (env 1 of the third step); slot 1 still the 2nd row.
     np.testing.assert_array_equal(buf.obs[:, 0], [3.0, 1.0, 1.0, 2.0, 2.0])
-    buf.add(step(5.0, n=3))  # a write that itself wraps: slots 1, 2, 3
+    buf.add(step(5.0, n=3), 0.99)  # a write that itself wraps: slots 1, 2, 3
     np.testing.assert_array_equal(buf.obs[:, 0], [3.0, 5.0, 6.0, 7.0, 2.0])
     assert buf.pos == 4
 
 
 def test_sample_stays_within_filled_rows():
     buf = make_buffer(100)
-    buf.add(step(0.0, n=3))
+    buf.add(step(0.0, n=3), 0.99)
     idx = buf.sample_indices(1000, np.random.default_rng(0))
     assert idx.min() == 0 and idx.max() == 2
 

@@ -2,6 +2,7 @@
 
 Every `train_freq` env steps after `learning_starts`, a burst of `gradient_steps` minibatch
 updates; every `target_update_interval` env steps, target <- tau * online + (1 - tau) * target.
+Switches for the standard improvements: dueling heads, n-step returns, prioritized replay.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch.nn import functional as F
 
 from rlrun.agents.base import Spaces, Transition
 from rlrun.agents.offpolicy import OffPolicyAgent, crossed, frozen_copy
+from rlrun.buffers import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch
 from rlrun.exploration import make_strategy
 from rlrun.maths import polyak_update, td_target
 from rlrun.networks import QNetwork
@@ -32,10 +34,23 @@ class DQN(OffPolicyAgent):
         seed: int = 0,
     ) -> None:
         super().__init__(cfg, spaces, device, seed, spaces.action)
+        if cfg.prioritized_replay:
+            self.buffer = PrioritizedReplayBuffer(
+                cfg.buffer_size,
+                spaces.observation,
+                spaces.action,
+                device,
+                cfg.prioritized_alpha,
+            )
+        self.n_step = (
+            NStepAccumulator(cfg.n_step, cfg.gamma, spaces.num_envs)
+            if cfg.n_step > 1
+            else None
+        )
         n_actions = int(spaces.action.n)
         self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
         self.q_net = QNetwork(
-            spaces.observation, n_actions, cfg.net_arch, cfg.activation
+            spaces.observation, n_actions, cfg.net_arch, cfg.activation, cfg.dueling
         ).to(device)
         self.target_net = frozen_copy(self.q_net)
         self.optimizer = torch.optim.Adam(
@@ -56,6 +71,13 @@ class DQN(OffPolicyAgent):
         super().observe(t, step)
         self.strategy.set_step(step)
 
+    def store(self, t: Transition) -> None:
+        if self.n_step is None:
+            return super().store(t)
+        done = self.n_step.push(t)
+        if done is not None:
+            self.buffer.add(*done)
+
     def update(self, step: int) -> None:
         if crossed(step, self.num_envs, self.cfg.target_update_interval):
             polyak_update(
@@ -63,46 +85,74 @@ class DQN(OffPolicyAgent):
             )
         super().update(step)
 
+    @torch.no_grad()
+    def targets(self, batch: ReplayBatch) -> torch.Tensor:
+        """r + discount * Q_target(s', a*) * (1 - terminated), with a* the target network's
+        argmax, or the online network's under Double DQN. In chunks: one forward pass over
+        thousands of rows falls out of the CPU cache."""
+        next_q = torch.cat([self.target_net(c) for c in batch.next_obs.split(1024)])
+        if self.cfg.double_q:
+            best = torch.cat(
+                [self.q_net(c) for c in batch.next_obs.split(1024)]
+            ).argmax(1)
+            next_v = next_q.gather(1, best.unsqueeze(1)).squeeze(1)
+        else:
+            next_v = next_q.max(dim=1).values
+        return td_target(batch.rewards, next_v, batch.terminated, batch.discounts)
+
     def train(self, gradient_steps: int) -> None:
         cfg = self.cfg
-        # The target network is fixed for the whole burst, so every minibatch's targets come
-        # from one batched forward pass (exact; Double DQN needs the changing online net).
-        idx = self.buffer.sample_indices(gradient_steps * cfg.batch_size, self.rng)
-        batch = self.buffer.get(idx)
-        with torch.no_grad():
-            # In chunks: one pass over thousands of rows falls out of the CPU cache.
-            next_q_all = torch.cat(
-                [self.target_net(c) for c in batch.next_obs.split(1024)]
+        if cfg.prioritized_replay:
+            beta = cfg.prioritized_beta + (1 - cfg.prioritized_beta) * min(
+                1.0, self.step / self.total_timesteps
             )
-            if not cfg.double_q:
-                targets = td_target(
-                    batch.rewards,
-                    next_q_all.max(dim=1).values,
-                    batch.terminated,
-                    cfg.gamma,
+            for _ in range(gradient_steps):  # priorities change after every step
+                idx = self.buffer.sample_indices(cfg.batch_size, self.rng)
+                batch = self.buffer.get(idx)
+                td_error = self.gradient_step(
+                    batch, self.targets(batch), self.buffer.weights(idx, beta)
                 )
-        actions = batch.actions.long().unsqueeze(1)
+                self.buffer.update_priorities(idx, td_error.cpu().numpy())
+            return
+        # Uniform replay: the whole burst's minibatches are drawn at once, and (the target
+        # network being fixed during the burst) their targets come from one batched pass;
+        # Double DQN needs the online network, which changes, so it goes minibatch by minibatch.
+        batch = self.buffer.get(
+            self.buffer.sample_indices(gradient_steps * cfg.batch_size, self.rng)
+        )
+        targets = None if cfg.double_q else self.targets(batch)
         for g in range(gradient_steps):
-            mb = slice(g * cfg.batch_size, (g + 1) * cfg.batch_size)
-            if cfg.double_q:
-                with torch.no_grad():
-                    best = self.q_net(batch.next_obs[mb]).argmax(dim=1, keepdim=True)
-                    next_q = next_q_all[mb].gather(1, best).squeeze(1)
-                    target = td_target(
-                        batch.rewards[mb], next_q, batch.terminated[mb], cfg.gamma
-                    )
-            else:
-                target = targets[mb]
-            q = self.q_net(batch.obs[mb]).gather(1, actions[mb]).squeeze(1)
+            rows = slice(g * cfg.batch_size, (g + 1) * cfg.batch_size)
+            mb = ReplayBatch(*(x[rows] for x in batch))
+            self.gradient_step(
+                mb, self.targets(mb) if targets is None else targets[rows]
+            )
+
+    def gradient_step(
+        self,
+        batch: ReplayBatch,
+        target: torch.Tensor,
+        weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """One optimiser step on the (importance-weighted) TD loss; returns the TD errors."""
+        q = (
+            self.q_net(batch.obs)
+            .gather(1, batch.actions.long().unsqueeze(1))
+            .squeeze(1)
+        )
+        if weights is None:
             loss = self.loss_fn(q, target)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(
-                    self.q_net.parameters(), cfg.max_grad_norm
-                )
-            self.optimizer.step()
-            self.stats.add(td_loss=loss, q_values=q.detach().mean())
+        else:
+            loss = (weights * self.loss_fn(q, target, reduction="none")).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(
+                self.q_net.parameters(), self.cfg.max_grad_norm
+            )
+        self.optimizer.step()
+        self.stats.add(td_loss=loss, q_values=q.detach().mean())
+        return (q - target).detach()
 
     def exploration_value(self) -> tuple[str, float]:
         return self.strategy.tag, self.strategy.value

@@ -49,7 +49,10 @@ class OffPolicyAgent(Agent):
 
     def observe(self, t: Transition, step: int) -> None:
         self.step = step
-        self.buffer.add(t)
+        self.store(t)
+
+    def store(self, t: Transition) -> None:
+        self.buffer.add(t, self.cfg.gamma)
 
     def update(self, step: int) -> None:
         cfg = self.cfg

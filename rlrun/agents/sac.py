@@ -101,7 +101,7 @@ class SAC(ContinuousOffPolicyAgent):
                     batch.rewards,
                     next_q - alpha * next_logp,
                     batch.terminated,
-                    cfg.gamma,
+                    batch.discounts,
                 )
             q = self.critic(batch.obs, batch.actions)
             critic_loss = 0.5 * ((q - target) ** 2).mean(dim=1).sum()

@@ -94,7 +94,10 @@ class TD3(ContinuousOffPolicyAgent):
                     batch.next_obs, self.target_action(batch.next_obs)
                 )
                 target = td_target(
-                    batch.rewards, next_q.min(dim=0).values, batch.terminated, cfg.gamma
+                    batch.rewards,
+                    next_q.min(dim=0).values,
+                    batch.terminated,
+                    batch.discounts,
                 )
             q = self.critic(batch.obs, batch.actions)
             critic_loss = ((q - target) ** 2).mean(dim=1).sum()

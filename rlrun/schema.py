@@ -342,31 +342,21 @@ class ContinuousControlConfig(AgentConfig):
     activation: str = param("relu", choices=ACTIVATIONS)
 
 
-_CONTINUOUS = {
-    "actions": {"box"},
-    "observations": {"box"},
+_CONTINUOUS = {"actions": {"box"}, "observations": {"box"}}
+_ACTION_NOISE = {
+    **_CONTINUOUS,
+    "explorations": ("gaussian", "ou"),
+    "default_exploration": {"schedule": "constant", "start": 0.1, "end": 0.1},
 }
 
 
-@register_agent(
-    "ddpg",
-    impl="rlrun.agents.ddpg:DDPG",
-    explorations=("gaussian", "ou"),
-    default_exploration={"schedule": "constant", "start": 0.1, "end": 0.1},
-    **_CONTINUOUS,
-)
+@register_agent("ddpg", impl="rlrun.agents.ddpg:DDPG", **_ACTION_NOISE)
 @dataclass
 class DDPGConfig(ContinuousControlConfig):
     """Deep Deterministic Policy Gradient (Lillicrap et al. 2016); SB3's defaults."""
 
 
-@register_agent(
-    "td3",
-    impl="rlrun.agents.td3:TD3",
-    explorations=("gaussian", "ou"),
-    default_exploration={"schedule": "constant", "start": 0.1, "end": 0.1},
-    **_CONTINUOUS,
-)
+@register_agent("td3", impl="rlrun.agents.td3:TD3", **_ACTION_NOISE)
 @dataclass
 class TD3Config(ContinuousControlConfig):
     """Twin Delayed DDPG (Fujimoto et al. 2018); SB3's defaults."""

@@ -39,8 +39,8 @@ def test_help_lists_groups_fast_without_torch():
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     for line in (
-        "agent: a2c, dqn, expected_sarsa, ppo, qlearning, reinforce, sarsa",
-        "exploration: auto, boltzmann, epsilon_greedy, policy",
+        "agent: a2c, ddpg, dqn, expected_sarsa, ppo, qlearning, reinforce, sac, sarsa, td3",
+        "exploration: auto, boltzmann, epsilon_greedy, gaussian, ou, policy",
         "env: acrobot, cartpole, cliffwalking, custom, frozenlake",
     ):
         assert line in proc.stdout
@@ -52,7 +52,7 @@ def test_help_lists_groups_fast_without_torch():
     [
         (
             ["agent=nope"],
-            "agent=nope: no such option; choose one of: a2c, dqn, expected_sarsa",
+            "agent=nope: no such option; choose one of: a2c, ddpg, dqn, expected_sarsa",
         ),
         (
             ["agent.lr=0.1"],

@@ -412,26 +412,43 @@ def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str
     return "\n".join(lines) + "\n"
 
 
+def rlrun_source() -> tuple[Path, Path]:
+    """(rlrun's package dir, its config dir) as the runs import them: the editable install's
+    checkout, or a pinned one put first on PYTHONPATH (README: "Pinning a commit")."""
+    from importlib.util import find_spec
+
+    pkg, conf = find_spec("rlrun"), find_spec("rlrun.conf")
+    assert pkg and pkg.origin and conf and conf.submodule_search_locations
+    return Path(pkg.origin).resolve().parent, Path(
+        next(iter(conf.submodule_search_locations))
+    ).resolve()
+
+
 def git_state() -> str:
+    root = rlrun_source()[0].parent
+
     def git(*a: str) -> str:
-        cmd = ["git", *a]
+        cmd = ["git", "-C", str(root), *a]
         return subprocess.run(cmd, check=False, capture_output=True, text=True).stdout
 
+    commit = git("rev-parse", "--short", "HEAD").strip()
+    if not commit:
+        return f"unknown ({root} is not a git checkout)"
     dirty = git("status", "--porcelain", "--", "rlrun", "conf").splitlines()
     extra = f" + {len(dirty)} uncommitted file(s) in rlrun/ conf/" if dirty else ""
-    return git("rev-parse", "--short", "HEAD").strip() + extra
+    return commit + extra
 
 
 def source_hash() -> str:
-    """Hash of rlrun/*.py and conf/*.yaml as they are on disk now (rlrun is installed editable,
-    so that is what a run imports), to catch edits made while a benchmark runs."""
-    root = Path(__file__).resolve().parent.parent
+    """Hash of rlrun's *.py and its config *.yaml as they are on disk now (what the next run
+    imports), to catch edits made while a benchmark runs."""
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("rlrun/**/*.py"), *root.glob("conf/**/*.yaml")]):
-        try:
-            digest.update(f"{path.relative_to(root)}\0".encode() + path.read_bytes())
-        except FileNotFoundError:  # deleted since the glob
-            continue
+    for top, pattern in zip(rlrun_source(), ("*.py", "*.yaml"), strict=True):
+        for path in sorted(top.rglob(pattern)):
+            try:
+                digest.update(f"{path.relative_to(top)}\0".encode() + path.read_bytes())
+            except FileNotFoundError:  # deleted since the glob
+                continue
     return digest.hexdigest()[:10]
 
 
@@ -467,6 +484,7 @@ def bench(name: str, seeds: list[int], steps: int | None) -> None:
     meta = {
         "date": stamp,
         "rlrun commit": git_state(),
+        "rlrun imported from": "{} (config {})".format(*rlrun_source()),
         "rlrun/ conf/ on disk (hash before each run)": sources[0]
         if len(sources) == 1
         else f"CHANGED during the benchmark: {', '.join(sources)} (see the JSON rows)",

@@ -290,3 +290,9 @@ class SquashedGaussianActor(nn.Module):
 
     def deterministic(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self(obs)[0])
+
+
+def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
+    """Adam as every agent uses it: the fused kernel (CPU and GPU) takes one call per step
+    instead of several per parameter, 2-3x faster for these small networks."""
+    return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)

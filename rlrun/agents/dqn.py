@@ -18,7 +18,7 @@ from rlrun.agents.offpolicy import OffPolicyAgent, crossed, frozen_copy
 from rlrun.buffers import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch
 from rlrun.exploration import make_strategy
 from rlrun.maths import polyak_update, td_target
-from rlrun.networks import QNetwork
+from rlrun.networks import QNetwork, adam
 from rlrun.schema import DQNConfig, ExplorationConfig
 
 
@@ -53,9 +53,7 @@ class DQN(OffPolicyAgent):
             spaces.observation, n_actions, cfg.net_arch, cfg.activation, cfg.dueling
         ).to(device)
         self.target_net = frozen_copy(self.q_net)
-        self.optimizer = torch.optim.Adam(
-            self.q_net.parameters(), lr=cfg.learning_rate, fused=True
-        )
+        self.optimizer = adam(self.q_net.parameters(), cfg.learning_rate)
         self.loss_fn = F.smooth_l1_loss if cfg.loss == "huber" else F.mse_loss
 
     @torch.inference_mode()

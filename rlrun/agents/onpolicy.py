@@ -18,7 +18,7 @@ from rlrun.agents.base import Agent, LossStats, Spaces, Transition
 from rlrun.buffers import RolloutBuffer
 from rlrun.errors import ConfigError
 from rlrun.maths import compute_gae
-from rlrun.networks import ActorCritic
+from rlrun.networks import ActorCritic, adam
 from rlrun.normalize import ObsNormalizer, RewardScaler
 from rlrun.schema import OnPolicyConfig
 
@@ -61,10 +61,10 @@ class OnPolicyAgent(Agent):
         ).to(device)
         params = self.policy.parameters()
         if cfg.optimizer == "adam":  # eps 1e-5 as SB3's and CleanRL's on-policy agents
-            self.optimizer = torch.optim.Adam(params, lr=cfg.learning_rate, eps=1e-5)
+            self.optimizer = adam(params, cfg.learning_rate, eps=1e-5)
         else:
             self.optimizer = torch.optim.RMSprop(
-                params, lr=cfg.learning_rate, alpha=0.99, eps=1e-5
+                params, lr=cfg.learning_rate, alpha=0.99, eps=1e-5, foreach=True
             )
         self.generator = torch.Generator(device).manual_seed(seed)
         action_shape = () if self.policy.discrete else spaces.action.shape

@@ -12,7 +12,7 @@ import torch
 from rlrun.agents.base import Spaces
 from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, frozen_copy
 from rlrun.maths import polyak_update, td_target
-from rlrun.networks import SquashedGaussianActor, VectorizedCritic
+from rlrun.networks import SquashedGaussianActor, VectorizedCritic, adam
 from rlrun.schema import SACConfig
 
 
@@ -36,12 +36,8 @@ class SAC(ContinuousOffPolicyAgent):
             cfg.n_critics, obs_dim, self.action_dim, cfg.net_arch, cfg.activation
         ).to(device)
         self.critic_target = frozen_copy(self.critic)
-        self.actor_optimizer = torch.optim.Adam(
-            self.actor.parameters(), lr=cfg.learning_rate
-        )
-        self.critic_optimizer = torch.optim.Adam(
-            self.critic.parameters(), lr=cfg.learning_rate
-        )
+        self.actor_optimizer = adam(self.actor.parameters(), cfg.learning_rate)
+        self.critic_optimizer = adam(self.critic.parameters(), cfg.learning_rate)
         self.autotune = cfg.ent_coef.startswith("auto")
         init = (
             float(cfg.ent_coef.partition("_")[2] or 1.0)
@@ -57,9 +53,7 @@ class SAC(ContinuousOffPolicyAgent):
             else -float(self.action_dim)
         )
         self.alpha_optimizer = (
-            torch.optim.Adam([self.log_alpha], lr=cfg.learning_rate)
-            if self.autotune
-            else None
+            adam([self.log_alpha], cfg.learning_rate) if self.autotune else None
         )
         self.n_updates = 0
 

@@ -13,7 +13,7 @@ from rlrun.agents.base import Spaces, Transition
 from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, frozen_copy
 from rlrun.exploration import make_noise
 from rlrun.maths import polyak_update, td_target
-from rlrun.networks import VectorizedCritic, mlp
+from rlrun.networks import VectorizedCritic, adam, mlp
 from rlrun.schema import ExplorationConfig, TD3Config
 
 
@@ -41,12 +41,8 @@ class TD3(ContinuousOffPolicyAgent):
             frozen_copy(self.actor),
             frozen_copy(self.critic),
         )
-        self.actor_optimizer = torch.optim.Adam(
-            self.actor.parameters(), lr=cfg.learning_rate
-        )
-        self.critic_optimizer = torch.optim.Adam(
-            self.critic.parameters(), lr=cfg.learning_rate
-        )
+        self.actor_optimizer = adam(self.actor.parameters(), cfg.learning_rate)
+        self.critic_optimizer = adam(self.critic.parameters(), cfg.learning_rate)
         self.noise = make_noise(
             exploration, spaces.total_timesteps, (spaces.num_envs, self.action_dim)
         )

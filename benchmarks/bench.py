@@ -44,7 +44,7 @@ class Impl:
     about: str
 
 
-# Table order is run order for even seeds; the order rotates by one each seed (see bench()).
+# Table order is the run order for the first seed; it rotates by one each seed (see bench()).
 IMPLS: dict[str, Impl] = {
     "rlrun": Impl("rlrun", None, "rlrun, its own default torch_threads=1"),
     "sb3": Impl("sb3", 1, "Stable-Baselines3, torch.set_num_threads(1) as rlrun"),

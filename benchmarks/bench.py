@@ -3,10 +3,11 @@
     python benchmarks/bench.py dqn-cartpole --seeds 0 1 2
     python benchmarks/bench.py qlearning-frozenlake --seeds 0 1 2
     python benchmarks/bench.py dqn-sps --seeds 0 1 2
+    python benchmarks/bench.py sac-pendulum --seeds 0 1 2 --impls rlrun
 
 Every run is a fresh subprocess (rlrun's own CLI; SB3 through this file's internal `_sb3` mode),
 timed from spawn to exit, the implementations (IMPLS) taking turns. A benchmark is one entry of
-SPECS.
+SPECS; the first of its implementations is the one under test, the others its baselines.
 Results: a markdown table on stdout and in benchmarks/results/<name>-<time>.md, raw numbers
 beside it in .json, rlrun run dirs and SB3 logs under benchmarks/results/<name>-<time>/.
 """
@@ -42,6 +43,8 @@ class Impl:
     # (what an SB3 user gets out of the box); rlrun always runs with its own torch_threads
     threads: int | None
     about: str
+    # rlrun: Hydra overrides added to the spec's (a variant of rlrun as its own implementation)
+    overrides: tuple[str, ...] = ()
 
 
 # Table order is the run order for the first seed; it rotates by one each seed (see bench()).
@@ -50,6 +53,12 @@ IMPLS: dict[str, Impl] = {
     "sb3": Impl("sb3", 1, "Stable-Baselines3, torch.set_num_threads(1) as rlrun"),
     "sb3-default-threads": Impl(
         "sb3", None, "Stable-Baselines3 out of the box: torch's default thread count"
+    ),
+    "rlrun-rainbow": Impl(
+        "rlrun",
+        None,
+        "rlrun DQN with dueling heads, 3-step returns and prioritized replay",
+        ("agent.dueling=true", "agent.n_step=3", "agent.prioritized_replay=true"),
     ),
 }
 
@@ -61,7 +70,8 @@ class Spec:
     # rlrun overrides; the tuned preset (conf/hyperparams/) comes in through agent= and env=
     rlrun: tuple[str, ...]
     # "solved" when an evaluation reaches this: on any evaluation within the budget ("any")
-    # or on the final one ("final")
+    # or on the final one ("final"); "mean-final": a seed is solved by its final evaluation,
+    # the target by the mean final evaluation over the seeds
     threshold: float
     solve_on: str = "any"
     # env-step budget for both; None: rlrun's preset decides (rlrun-only specs)
@@ -70,11 +80,20 @@ class Spec:
     eval_every: int | None = 5_000
     eval_episodes: int = 10
     # SB3: class name in stable_baselines3 (None: rlrun only), env id, constructor kwargs
+    # ("lin_<x>": a linear schedule from x to 0, as RL Zoo writes it), vector envs
     sb3_algo: str | None = None
     sb3_env: str = ""
     sb3_kwargs: dict[str, Any] = field(default_factory=dict)
-    # acceptance: median rlrun SPS / median SB3 SPS at least this
+    sb3_n_envs: int = 1
+    # implementations (IMPLS keys), the first is the one under test; None: rlrun and, with
+    # sb3_algo, both SB3 thread settings
+    impls: tuple[str, ...] | None = None
+    # acceptance, median under test vs median baseline, against each baseline: SPS ratio at
+    # least this; time / env steps to solve baseline / under test at least this. Without
+    # target_sps_ratio, also: solved on every seed (or mean final eval, "mean-final")
     target_sps_ratio: float | None = None
+    target_solve_s_ratio: float | None = None
+    target_solve_steps_ratio: float | None = None
 
 
 # RL Zoo hyperparams/dqn.yml, CartPole-v1 (= conf/hyperparams/dqn_cartpole.yaml); SB3 defaults
@@ -104,13 +123,111 @@ DQN_CARTPOLE = {
     "sb3_kwargs": DQN_CARTPOLE_ZOO,
 }
 
-# The next algorithms are one entry each (PPO CartPole, A2C CartPole, SAC Pendulum, ...).
+# RL Zoo hyperparams/ppo.yml, CartPole-v1 (= conf/hyperparams/ppo_cartpole.yaml), 8 envs; SB3
+# PPO defaults spelled out as above (net_arch: SB3's pi/vf [64, 64], rlrun's unshared [64, 64]).
+PPO_CARTPOLE_ZOO: dict[str, Any] = {
+    "n_steps": 32,
+    "batch_size": 256,
+    "gae_lambda": 0.8,
+    "gamma": 0.98,
+    "n_epochs": 20,
+    "ent_coef": 0.0,
+    "learning_rate": "lin_1e-3",
+    "clip_range": "lin_0.2",
+    "clip_range_vf": None,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "normalize_advantage": True,
+    "target_kl": None,
+}
+PPO_CARTPOLE = {
+    "rlrun": ("agent=ppo", "env=cartpole"),
+    "threshold": 475,
+    "total_timesteps": 100_000,
+    "eval_every": 2_500,
+    "sb3_algo": "PPO",
+    "sb3_env": "CartPole-v1",
+    "sb3_kwargs": PPO_CARTPOLE_ZOO,
+    "sb3_n_envs": 8,
+}
+# RL Zoo hyperparams/sac.yml, Pendulum-v1 (= conf/hyperparams/sac_pendulum.yaml): lr 1e-3, the
+# rest SB3's SAC defaults, spelled out.
+SAC_PENDULUM_ZOO: dict[str, Any] = {
+    "learning_rate": 1e-3,
+    "buffer_size": 1_000_000,
+    "learning_starts": 100,
+    "batch_size": 256,
+    "tau": 0.005,
+    "gamma": 0.99,
+    "train_freq": 1,
+    "gradient_steps": 1,
+    "ent_coef": "auto",
+    "target_update_interval": 1,
+    "policy_kwargs": {"net_arch": [256, 256]},
+}
+SAC_PENDULUM = {
+    "rlrun": ("agent=sac", "env=pendulum"),
+    "threshold": -200,
+    "total_timesteps": 20_000,
+    "eval_every": 2_000,
+    "sb3_algo": "SAC",
+    "sb3_env": "Pendulum-v1",
+    "sb3_kwargs": SAC_PENDULUM_ZOO,
+}
+# RL Zoo hyperparams/a2c.yml, CartPole-v1 (= conf/hyperparams/a2c_cartpole.yaml): 8 envs,
+# ent_coef 0, SB3 A2C defaults otherwise (RMSprop), spelled out.
+A2C_CARTPOLE_ZOO: dict[str, Any] = {
+    "learning_rate": 7e-4,
+    "n_steps": 5,
+    "gamma": 0.99,
+    "gae_lambda": 1.0,
+    "ent_coef": 0.0,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "normalize_advantage": False,
+}
+# rlrun only: its presets (conf/hyperparams/<agent>_<env>.yaml) decide the budget.
+PENDULUM_RLRUN = {"threshold": -200, "total_timesteps": 20_000, "eval_every": 2_000}
+
 SPECS: dict[str, Spec] = {
     "dqn-cartpole": Spec(**DQN_CARTPOLE),
     "dqn-sps": Spec(**DQN_CARTPOLE, eval_every=None, target_sps_ratio=2.0),
     "qlearning-frozenlake": Spec(
         ("agent=qlearning", "env=frozenlake"), 0.70, "final", None, 20_000, 1000
     ),
+    "ppo-cartpole": Spec(**PPO_CARTPOLE, target_solve_s_ratio=3.0),
+    "ppo-sps": Spec(**PPO_CARTPOLE | {"eval_every": None}, target_sps_ratio=3.0),
+    "sac-pendulum": Spec(**SAC_PENDULUM),
+    # throughput only: a short budget (SB3 SAC runs ~60 steps/s), no evaluation during training
+    "sac-sps": Spec(
+        **SAC_PENDULUM | {"total_timesteps": 3_000, "eval_every": None},
+        target_sps_ratio=1.5,
+    ),
+    "td3-pendulum": Spec(("agent=td3", "env=pendulum"), **PENDULUM_RLRUN),
+    "ddpg-pendulum": Spec(("agent=ddpg", "env=pendulum"), **PENDULUM_RLRUN),
+    "a2c-cartpole": Spec(
+        ("agent=a2c", "env=cartpole"),
+        475,
+        total_timesteps=500_000,
+        eval_every=25_000,
+        sb3_algo="A2C",
+        sb3_env="CartPole-v1",
+        sb3_kwargs=A2C_CARTPOLE_ZOO,
+        sb3_n_envs=8,
+    ),
+    "reinforce-cartpole": Spec(
+        ("agent=reinforce", "env=cartpole"), 195, "mean-final", eval_every=20_000
+    ),
+    # rlrun DQN with the Rainbow pieces rlrun has vs plain rlrun DQN, same preset
+    "dqn-rainbow-cartpole": Spec(
+        ("agent=dqn", "env=cartpole"),
+        475,
+        total_timesteps=50_000,
+        eval_every=2_500,
+        impls=("rlrun-rainbow", "rlrun"),
+        target_solve_steps_ratio=1.0,
+    ),
+    "ppo-lunarlander": Spec(("agent=ppo", "env=lunarlander"), 200, eval_every=50_000),
 }
 # SB3 keyword -> rlrun config key, where the name differs (others are agent.<same name>).
 SB3_TO_RLRUN = {
@@ -119,6 +236,32 @@ SB3_TO_RLRUN = {
     "exploration_final_eps": "exploration.end",
     "net_arch": "agent.net_arch",
 }
+# SB3 keyword given as "lin_<x>" -> the rlrun key that must then be "linear".
+SB3_SCHEDULES = {
+    "learning_rate": "agent.lr_schedule",
+    "clip_range": "agent.clip_range_schedule",
+}
+
+
+def linear(value: Any) -> float | None:
+    """x for an RL Zoo style "lin_<x>" (linear schedule from x to 0), else None."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        return float(value.removeprefix("lin_"))
+    return None
+
+
+def spec_impls(spec: Spec, only: list[str] | None) -> list[str]:
+    """The spec's implementations in run order (the first is the one under test), filtered
+    to `only` (--impls) when given."""
+    names = spec.impls or (
+        ("rlrun", "sb3", "sb3-default-threads") if spec.sb3_algo else ("rlrun",)
+    )
+    if only:
+        unknown = set(only) - set(names)
+        if unknown:
+            sys.exit(f"bench: {sorted(unknown)} not among {list(names)}")
+        names = tuple(n for n in names if n in only)
+    return list(names)
 
 
 def eval_overrides(spec: Spec, steps: int | None) -> list[str]:
@@ -141,13 +284,26 @@ def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
     rc = validate(OmegaConf.create(text))
     kwargs = {**spec.sb3_kwargs, **spec.sb3_kwargs.get("policy_kwargs", {})}
     kwargs.pop("policy_kwargs", None)
+    kwargs["n_envs"] = spec.sb3_n_envs
     mismatches = []
-    for key, want in kwargs.items():
+
+    def get(key: str) -> Any:
         obj: Any = rc
-        for part in SB3_TO_RLRUN.get(key, f"agent.{key}").split("."):
+        for part in key.split("."):
             obj = getattr(obj, part, "<missing>")
-        if obj != want:
-            mismatches.append(f"{key}: SB3 {want!r} vs rlrun {obj!r}")
+        return obj
+
+    for key, want in kwargs.items():
+        rl_key = SB3_TO_RLRUN.get(
+            key, "env.num_envs" if key == "n_envs" else f"agent.{key}"
+        )
+        start = linear(want)
+        if start is not None:
+            want, schedule = start, get(SB3_SCHEDULES[key])
+            if schedule != "linear":
+                mismatches.append(f"{key} schedule: SB3 linear vs rlrun {schedule!r}")
+        if get(rl_key) != want:
+            mismatches.append(f"{key}: SB3 {want!r} vs rlrun {get(rl_key)!r}")
     return {"rlrun_config": text, "mismatches": mismatches}
 
 
@@ -181,7 +337,8 @@ def run_rlrun(
 
     spec = SPECS[name]
     run_dir = out / f"{label}-seed{seed}"
-    cmd = [*rlrun_cmd(), *spec.rlrun, f"seed={seed}", "logger.progress=false"]
+    cmd = [*rlrun_cmd(), *spec.rlrun, *impl.overrides, f"seed={seed}"]
+    cmd.append("logger.progress=false")
     cmd += [*eval_overrides(spec, steps), f"hydra.run.dir={run_dir}"]
     run_dir.mkdir(parents=True, exist_ok=True)
     proc, code = timed(cmd, out / f"{label}-seed{seed}.log")
@@ -253,8 +410,16 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
 
     spec = SPECS[name]
     eval_env = make_vec_env(spec.sb3_env, n_envs=1, seed=seed + 10_000)  # as rlrun's
+    env: Any = spec.sb3_env  # one env: SB3 wraps it itself
+    if spec.sb3_n_envs > 1:
+        env = make_vec_env(spec.sb3_env, n_envs=spec.sb3_n_envs, seed=seed)
+    kwargs = dict(spec.sb3_kwargs)
+    for key, value in kwargs.items():
+        start = linear(value)
+        if start is not None:  # SB3 calls it with the remaining progress, 1 -> 0
+            kwargs[key] = lambda progress, start=start: progress * start
     model = getattr(stable_baselines3, spec.sb3_algo)(
-        "MlpPolicy", spec.sb3_env, seed=seed, device="cpu", **spec.sb3_kwargs
+        "MlpPolicy", env, seed=seed, device="cpu", **kwargs
     )
     evals: list[tuple[int, float, float]] = []
 
@@ -269,7 +434,7 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
         callback = EvalCallback(
             eval_env,
             callback_after_eval=Record(),
-            eval_freq=spec.eval_every,
+            eval_freq=max(spec.eval_every // spec.sb3_n_envs, 1),  # in vector steps
             n_eval_episodes=spec.eval_episodes,
             deterministic=True,
             verbose=0,
@@ -339,7 +504,9 @@ def times(x: float) -> str:
     return "inf (baseline unsolved)" if math.isinf(x) else f"{x:.2f}x"
 
 
-def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str:
+def report(
+    name: str, spec: Spec, names: list[str], rows: list[dict[str, Any]], meta: dict
+) -> str:
     t = spec.threshold
     lines = [f"# {name}", "", *(f"- {k}: {v}" for k, v in meta.items()), ""]
     lines.append(
@@ -359,7 +526,7 @@ def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str
             f"| {r['sps']:,.0f} | {r['process_wall_s']:.1f} | {r['process_cpu_s']:.1f} |"
         )
     lines.append("")
-    med = {i: summarize([r for r in rows if r["impl"] == i]) for i in IMPLS}
+    med = {i: summarize([r for r in rows if r["impl"] == i]) for i in names}
     for impl, m in med.items():
         if m["runs"]:
             lines.append(
@@ -370,15 +537,20 @@ def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str
                 f"(CPU {m['process_cpu_s']:.1f} s), start-up (process start -> training "
                 f"start) {m['startup_s']:.1f} s"
             )
-    r = med["rlrun"]
-    baselines = [i for i, m in med.items() if i != "rlrun" and m["runs"]]
+    subject = names[0]
+    r = med[subject]
+    baselines = [i for i, m in med.items() if i != subject and m["runs"]]
     if baselines:
         lines += [
             "",
-            "Ratios, median rlrun vs median baseline (> 1: rlrun better):",
+            f"Ratios, median {subject} vs median baseline (> 1: {subject} better):",
             "",
-            "| rlrun vs | train SPS (rlrun / baseline) | s to solve (baseline / rlrun) "
-            + "| steps to solve (baseline / rlrun) | process wall s (baseline / rlrun) |",
+            (
+                f"| {subject} vs | train SPS ({subject} / baseline) "
+                f"| s to solve (baseline / {subject}) "
+                f"| steps to solve (baseline / {subject}) "
+                f"| process wall s (baseline / {subject}) |"
+            ),
             "|---|---|---|---|---|",
         ]
         for b in baselines:
@@ -389,24 +561,44 @@ def report(name: str, spec: Spec, rows: list[dict[str, Any]], meta: dict) -> str
                 f"| {times(s['process_wall_s'] / r['process_wall_s'])} |"
             )
         lines.append("")
-    if spec.target_sps_ratio is not None:
+    ratio_targets = (
+        ("SPS", spec.target_sps_ratio, lambda b: r["sps"] / med[b]["sps"]),
+        (
+            "s to solve",
+            spec.target_solve_s_ratio,
+            lambda b: med[b]["solve_s"] / r["solve_s"],
+        ),
+        (
+            "steps to solve",
+            spec.target_solve_steps_ratio,
+            lambda b: med[b]["solve_step"] / r["solve_step"],
+        ),
+    )
+    for what, target, ratio in ratio_targets:
+        if target is None:
+            continue
+        # nan (neither solved) compares False: not met
         verdicts = [
-            f"vs {b} {r['sps'] / med[b]['sps']:.2f}x "
-            + (
-                "MET"
-                if r["sps"] / med[b]["sps"] >= spec.target_sps_ratio
-                else "NOT MET"
-            )
+            f"vs {b} {times(ratio(b))} {'MET' if ratio(b) >= target else 'NOT MET'}"
             for b in baselines
         ]
         lines.append(
-            f"- target rlrun SPS >= {spec.target_sps_ratio}x SB3: "
-            + "; ".join(verdicts)
+            f"- target {subject} {what} >= {target}x baseline (in the sense of the ratio "
+            "table): " + ("; ".join(verdicts) or "no baseline run")
         )
-    else:
+    if spec.target_sps_ratio is None and spec.solve_on == "mean-final":
+        finals = [
+            x["final_eval"] for x in rows if x["impl"] == subject and "error" not in x
+        ]
+        mean = statistics.mean(finals) if finals else float("nan")
+        lines.append(
+            f"- target {subject} mean final eval over {len(finals)} seed(s) >= {t}: "
+            f"{mean:.3f} {'MET' if mean >= t else 'NOT MET'}"
+        )
+    elif spec.target_sps_ratio is None:
         ok = r["solved"] == r["runs"]
         lines.append(
-            f"- target rlrun solved on every seed ({spec.solve_on} eval >= {t}): "
+            f"- target {subject} solved on every seed ({spec.solve_on} eval >= {t}): "
             f"{r['solved']}/{r['runs']} {'MET' if ok else 'NOT MET'}"
         )
     return "\n".join(lines) + "\n"
@@ -452,16 +644,19 @@ def source_hash() -> str:
     return digest.hexdigest()[:10]
 
 
-def bench(name: str, seeds: list[int], steps: int | None) -> None:
+def bench(
+    name: str, seeds: list[int], steps: int | None, only: list[str] | None
+) -> None:
     spec = SPECS[name]
     steps = steps or spec.total_timesteps
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"{name}-{stamp}"
     out.mkdir(parents=True)
-    check = check_preset(spec, steps) if spec.sb3_algo else {}
+    names = spec_impls(spec, only)
+    with_sb3 = any(IMPLS[n].kind == "sb3" for n in names)
+    check = check_preset(spec, steps) if with_sb3 else {}
     for m in check.get("mismatches", []):
         print(f"bench: WARNING hyperparameter mismatch {m}", file=sys.stderr)
-    names = [n for n, i in IMPLS.items() if spec.sb3_algo or i.kind == "rlrun"]
     load_start = os.getloadavg()
     rows: list[dict[str, Any]] = []
     for i, seed in enumerate(seeds):
@@ -476,7 +671,7 @@ def bench(name: str, seeds: list[int], steps: int | None) -> None:
             print(f"bench: {name} {label} seed {seed}, load {shown}", file=sys.stderr)
             row = RUNNERS[impl.kind](name, impl, label, seed, steps, out)
             rows.append(info | metrics(row, spec))
-    rows.sort(key=lambda r: (list(IMPLS).index(r["impl"]), r["seed"]))
+    rows.sort(key=lambda r: (names.index(r["impl"]), r["seed"]))
     packages = ("rlrun", "torch", "gymnasium", "stable-baselines3")
     mismatches = "; ".join(check.get("mismatches", [])) or "identical"
     loads = [load_start, os.getloadavg()]
@@ -497,7 +692,7 @@ def bench(name: str, seeds: list[int], steps: int | None) -> None:
         ),
         "hyperparameters vs SB3": mismatches if check else "n/a (rlrun only)",
     }
-    md = report(name, spec, rows, meta)
+    md = report(name, spec, names, rows, meta)
     print(md)
     (RESULTS / f"{name}-{stamp}.md").write_text(md)
     impls = {n: asdict(IMPLS[n]) for n in names}
@@ -513,6 +708,9 @@ def main() -> None:
     p.add_argument("extra", nargs="?", help=argparse.SUPPRESS)  # _sb3: the spec name
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, help="override the env-step budget (all impls)")
+    p.add_argument(
+        "--impls", nargs="+", help="run only these of the spec's implementations"
+    )
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     p.add_argument(
@@ -522,7 +720,7 @@ def main() -> None:
     if a.name == "_sb3":
         sb3_child(a.extra, a.seed, a.steps, a.out, a.threads)
     else:
-        bench(a.name, a.seeds, a.steps)
+        bench(a.name, a.seeds, a.steps, a.impls)
 
 
 if __name__ == "__main__":

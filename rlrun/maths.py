@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def td_target(reward, next_value, terminated, gamma: float):
@@ -16,8 +17,6 @@ def td_target(reward, next_value, terminated, gamma: float):
 
 def polyak_update(params, target_params, tau: float) -> None:
     """target <- tau * online + (1 - tau) * target, in place; tau = 1 is a hard copy."""
-    import torch
-
     with torch.no_grad():
         if tau == 1.0:
             torch._foreach_copy_(list(target_params), list(params))
@@ -64,3 +63,19 @@ def discounted_returns(
     return compute_gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)[
         0
     ]
+
+
+def clipped_surrogate_loss(log_ratio, advantages, clip: float):
+    """PPO's per-row policy loss, max(-A r, -A clip(r, 1 - c, 1 + c)) with r = pi / pi_old:
+    no incentive to move the ratio beyond [1 - c, 1 + c] in the advantage's direction."""
+    ratio = log_ratio.exp()
+    return torch.max(
+        -advantages * ratio, -advantages * torch.clamp(ratio, 1 - clip, 1 + clip)
+    )
+
+
+def clipped_value_loss(values, old_values, returns, clip: float):
+    """Per-row value loss with the prediction kept within `clip` of the rollout's value:
+    max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2), as CleanRL and OpenAI Baselines."""
+    clipped = old_values + torch.clamp(values - old_values, -clip, clip)
+    return torch.max((values - returns) ** 2, (clipped - returns) ** 2)

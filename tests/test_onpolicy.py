@@ -207,3 +207,22 @@ def test_normalization_statistics_are_frozen_for_evaluation_and_saved(tmp_path):
     state = agent.state_dict()
     np.testing.assert_array_equal(state["obs_rms"]["mean"], before)
     assert "reward_rms" in state
+
+
+def test_ppo_clipped_losses_by_hand():
+    from rlrun.maths import clipped_surrogate_loss, clipped_value_loss
+
+    ratio = torch.tensor([1.5, 1.5, 0.5, 0.5, 1.1])
+    adv = torch.tensor([1.0, -1.0, 1.0, -1.0, 2.0])
+    loss = clipped_surrogate_loss(ratio.log(), adv, clip=0.2)
+    # A > 0: the gain stops at r = 1.2; A < 0: the pessimistic (larger) loss is kept.
+    torch.testing.assert_close(loss, torch.tensor([-1.2, 1.5, -0.5, 0.8, -2.2]))
+    values, old, returns = (
+        torch.tensor([3.0, 0.0]),
+        torch.tensor([1.0, 1.0]),
+        torch.tensor([2.0, 0.0]),
+    )
+    # row 0: unclipped (3-2)^2 = 1, clipped (1.5-2)^2 = 0.25 -> 1; row 1: 0 vs (0.5-0)^2 -> 0.25
+    torch.testing.assert_close(
+        clipped_value_loss(values, old, returns, 0.5), torch.tensor([1.0, 0.25])
+    )

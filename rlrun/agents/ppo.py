@@ -4,9 +4,9 @@ optionally clipped value loss, and an early stop of the epochs on the KL diverge
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
 from rlrun.agents.onpolicy import OnPolicyAgent, Rollout
+from rlrun.maths import clipped_surrogate_loss, clipped_value_loss
 from rlrun.schema import PPOConfig
 
 
@@ -21,21 +21,16 @@ class PPO(OnPolicyAgent):
     def policy_loss(
         self, log_ratio: torch.Tensor, adv: torch.Tensor, progress: float
     ) -> torch.Tensor:
-        ratio = log_ratio.exp()
-        clip = self.clip_range(progress)
-        return torch.max(-adv * ratio, -adv * torch.clamp(ratio, 1 - clip, 1 + clip))
+        return clipped_surrogate_loss(log_ratio, adv, self.clip_range(progress))
 
     def value_loss(
         self, value: torch.Tensor, data: Rollout, idx: torch.Tensor
     ) -> torch.Tensor:
-        returns = data.returns[idx]
         if self.cfg.clip_range_vf is None:
-            return F.mse_loss(value, returns, reduction="none")
-        old = data.values[idx]
-        clipped = old + torch.clamp(
-            value - old, -self.cfg.clip_range_vf, self.cfg.clip_range_vf
+            return super().value_loss(value, data, idx)
+        return clipped_value_loss(
+            value, data.values[idx], data.returns[idx], self.cfg.clip_range_vf
         )
-        return torch.max((value - returns) ** 2, (clipped - returns) ** 2)
 
     def extra_stats(
         self, log_ratio: torch.Tensor, progress: float

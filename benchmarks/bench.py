@@ -115,7 +115,8 @@ DQN_CARTPOLE_ZOO: dict[str, Any] = {
     "policy_kwargs": {"net_arch": [256, 256]},
 }
 DQN_CARTPOLE = {
-    "rlrun": ("agent=dqn", "env=cartpole"),
+    # rlrun's preset adds Double DQN (tuned there); SB3's DQN has none: off for the comparison
+    "rlrun": ("agent=dqn", "env=cartpole", "agent.double_q=false"),
     "threshold": 475,
     "total_timesteps": 50_000,
     "sb3_algo": "DQN",
@@ -313,20 +314,30 @@ def rlrun_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "rlrun"]
 
 
-def timed(cmd: list[str], log: Path) -> tuple[dict[str, float], int]:
+# --timeout: seconds a run may take before it is killed (and counts as failed); None: no limit
+TIMEOUT: list[float | None] = [None]
+
+
+def timed(cmd: list[str], log: Path) -> tuple[dict[str, float], int | str]:
     """Run `cmd` to the end; ({spawn: epoch seconds, process_wall_s, process_cpu_s (user +
-    system, all threads)}, exit code)."""
+    system, all threads)}, exit code or "timed out after <s> s")."""
 
     def cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
     cpu0, spawn, t0 = cpu(), time.time(), time.perf_counter()
+    code: int | str
     with log.open("w") as f:
-        proc = subprocess.run(cmd, check=False, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            code = subprocess.run(
+                cmd, check=False, stdout=f, stderr=subprocess.STDOUT, timeout=TIMEOUT[0]
+            ).returncode
+        except subprocess.TimeoutExpired:  # the child is killed
+            code = f"timed out after {TIMEOUT[0]} s"
     wall = time.perf_counter() - t0
     row = {"spawn": spawn, "process_wall_s": wall, "process_cpu_s": cpu() - cpu0}
-    return row, proc.returncode
+    return row, code
 
 
 def run_rlrun(
@@ -389,7 +400,7 @@ def run_sb3(
         cmd += ["--threads", str(impl.threads)]
     proc, code = timed(cmd, log)
     if code:
-        return {"error": f"exit code {code}, see {log}"}
+        return {"error": f"exit code {code}, see {log}", "cmd": cmd, **proc}
     return {**json.loads(result.read_text()), "cmd": cmd, **proc}
 
 
@@ -498,9 +509,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def times(x: float) -> str:
-    """A ratio for the report; nan is inf/inf (neither solved), inf: only rlrun solved."""
+    """A ratio for the report; nan is inf/inf (neither solved), inf: only the one under test
+    solved, 0: only the baseline."""
     if math.isnan(x):
         return "– (neither solved)"
+    if x == 0:
+        return "0 (only the baseline solved)"
     return "inf (baseline unsolved)" if math.isinf(x) else f"{x:.2f}x"
 
 
@@ -711,6 +725,11 @@ def main() -> None:
     p.add_argument(
         "--impls", nargs="+", help="run only these of the spec's implementations"
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        help="kill a run after this many seconds (a failed run)",
+    )
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     p.add_argument(
@@ -720,6 +739,7 @@ def main() -> None:
     if a.name == "_sb3":
         sb3_child(a.extra, a.seed, a.steps, a.out, a.threads)
     else:
+        TIMEOUT[0] = a.timeout
         bench(a.name, a.seeds, a.steps, a.impls)
 
 

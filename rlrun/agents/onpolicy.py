@@ -32,7 +32,9 @@ class Rollout(NamedTuple):
     values: torch.Tensor
     advantages: torch.Tensor
     returns: torch.Tensor
-    mask: torch.Tensor  # 1 where a row takes part in the update (REINFORCE drops some)
+    mask: (
+        torch.Tensor | None
+    )  # 1 where a row takes part (REINFORCE drops some); None: all
 
 
 class OnPolicyAgent(Agent):
@@ -172,7 +174,7 @@ class OnPolicyAgent(Agent):
             rows(b.values),
             rows(advantages, torch.float32),
             rows(returns, torch.float32),
-            rows(self.update_mask(), torch.float32),
+            None if (mask := self.update_mask()) is None else rows(mask, torch.float32),
         )
 
     def advantages(self) -> tuple[np.ndarray, np.ndarray]:
@@ -188,9 +190,9 @@ class OnPolicyAgent(Agent):
             cfg.gae_lambda,
         )
 
-    def update_mask(self) -> np.ndarray:
-        """Which rows of the rollout take part in the update: all of them, by default."""
-        return np.ones_like(self.buffer.rewards)
+    def update_mask(self) -> np.ndarray | None:
+        """Which rows of the rollout take part in the update; None (the default): all."""
+        return None
 
     def train(self, data: Rollout, progress: float) -> None:
         cfg = self.cfg
@@ -202,7 +204,7 @@ class OnPolicyAgent(Agent):
                 log_prob, entropy, value = self.policy.evaluate(
                     data.obs[idx], data.actions[idx]
                 )
-                mask = data.mask[idx]
+                mask = None if data.mask is None else data.mask[idx]
                 adv = data.advantages[idx]
                 if cfg.normalize_advantage and len(idx) > 1:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -283,7 +285,9 @@ class OnPolicyAgent(Agent):
             self.reward_scaler.rms.load_state_dict(state["reward_rms"])
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    if mask is None:
+        return x.mean()
     return (x * mask).sum() / mask.sum().clamp(min=1.0)
 
 

@@ -31,7 +31,7 @@ class Reinforce(OnPolicyAgent):
         )
         return returns, returns  # no baseline: the advantage is the return itself
 
-    def update_mask(self) -> np.ndarray:
+    def update_mask(self) -> np.ndarray | None:
         if self.cfg.baseline:
             return super().update_mask()
         # Rows after the last episode end of each env belong to an unfinished episode.

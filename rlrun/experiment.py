@@ -70,12 +70,7 @@ def build(rc: RunConfig, cfg: DictConfig, run_dir: Path):
     device = resolve_device(rc.device)
     seed_everything(rc.seed)
     env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces(
-        env.single_observation_space,
-        env.single_action_space,
-        env.num_envs,
-        rc.total_timesteps,
-    )
+    spaces = Spaces.of(env, rc.total_timesteps)
     check_compatible(rc.agent.name, AGENTS[rc.agent.name], rc.env.id, spaces)
     eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
     agent = make_agent(rc.agent, rc.exploration, spaces, device, rc.seed)

@@ -57,3 +57,10 @@ def train(tmp_path: Path, *overrides: str):
     finally:
         logger.close()
     return trainer
+
+
+def run_ok(*args: str, run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Run `rlrun <args>` into `run_dir`, require success, return its scalars."""
+    proc = run_cli(*args, f"hydra.run.dir={run_dir}", cwd=run_dir.parent)
+    assert proc.returncode == 0, proc.stderr
+    return read_scalars(run_dir)

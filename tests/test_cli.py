@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import read_scalars, run_cli
+from .conftest import read_scalars, run_cli, run_ok
 
 TINY = [
     "total_timesteps=3000",
@@ -151,16 +151,9 @@ ON_POLICY_TAGS = (
 )
 def test_on_policy_agents_run_and_log_their_tags(tmp_path, agent, env, extra_tags):
     run_dir = tmp_path / "run"
-    proc = run_cli(
-        f"agent={agent}",
-        f"env={env}",
-        *TINY,
-        "agent.n_steps=128",
-        f"hydra.run.dir={run_dir}",
-        cwd=tmp_path,
+    scalars = run_ok(
+        f"agent={agent}", f"env={env}", *TINY, "agent.n_steps=128", run_dir=run_dir
     )
-    assert proc.returncode == 0, proc.stderr
-    scalars = read_scalars(run_dir)
     for tag in (*ON_POLICY_TAGS, *extra_tags):
         assert scalars.get(tag), f"{tag} missing"
     summary = json.loads((run_dir / "summary.json").read_text())

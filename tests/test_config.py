@@ -34,12 +34,7 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
         return
     rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
     env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces(
-        env.single_observation_space,
-        env.single_action_space,
-        env.num_envs,
-        rc.total_timesteps,
-    )
+    spaces = Spaces.of(env, rc.total_timesteps)
     if agent_name in CONTINUOUS and env_name not in BOX_ACTION_ENVS:
         with pytest.raises(ConfigError, match=rf"'{agent_name}' needs box actions"):
             check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)

@@ -13,7 +13,7 @@ from rlrun.exploration import GaussianNoise, OUNoise
 from rlrun.networks import QNetwork
 from rlrun.schema import GaussianNoiseConfig, OUNoiseConfig
 
-from .conftest import read_scalars, run_cli, train
+from .conftest import run_ok, train
 
 
 def test_sum_tree_sums_and_finds_like_brute_force():
@@ -188,17 +188,14 @@ TINY = [
 )
 def test_continuous_agents_run_and_log_their_tags(tmp_path, agent, env, tags):
     run_dir = tmp_path / "run"
-    proc = run_cli(
+    scalars = run_ok(
         f"agent={agent}",
         f"env={env}",
         *TINY,
         "agent.train_freq=1",
         "agent.gradient_steps=1",
-        f"hydra.run.dir={run_dir}",
-        cwd=tmp_path,
+        run_dir=run_dir,
     )
-    assert proc.returncode == 0, proc.stderr
-    scalars = read_scalars(run_dir)
     for tag in (
         "losses/actor_loss",
         "losses/critic_loss",
@@ -212,7 +209,7 @@ def test_continuous_agents_run_and_log_their_tags(tmp_path, agent, env, tags):
 
 def test_dqn_with_every_improvement_runs_through_the_cli(tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli(
+    scalars = run_ok(
         "agent=dqn",
         "env=cartpole",
         *TINY,
@@ -220,11 +217,9 @@ def test_dqn_with_every_improvement_runs_through_the_cli(tmp_path):
         "agent.n_step=3",
         "agent.prioritized_replay=true",
         "agent.double_q=true",
-        f"hydra.run.dir={run_dir}",
-        cwd=tmp_path,
+        run_dir=run_dir,
     )
-    assert proc.returncode == 0, proc.stderr
-    assert read_scalars(run_dir)["losses/td_loss"]
+    assert scalars["losses/td_loss"]
 
 
 @pytest.mark.slow

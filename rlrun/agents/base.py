@@ -50,6 +50,15 @@ class Spaces:
     num_envs: int
     total_timesteps: int
 
+    @classmethod
+    def of(cls, env: gym.vector.VectorEnv, total_timesteps: int) -> Spaces:
+        return cls(
+            env.single_observation_space,
+            env.single_action_space,
+            env.num_envs,
+            total_timesteps,
+        )
+
 
 class Agent:
     """The interface the Trainer drives. All methods are batched over the vector envs."""

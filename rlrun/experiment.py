@@ -7,18 +7,29 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlrun.schema import AGENTS, RunConfig, validate
 
+if TYPE_CHECKING:
+    from rlrun.trainer import EvalResult
+
 log = logging.getLogger(__name__)
 
 
-def run(cfg: DictConfig, run_dir: Path) -> float:
+def run(
+    cfg: DictConfig,
+    run_dir: Path,
+    on_eval: Callable[[int, EvalResult], bool] | None = None,
+) -> float:
     """Train one agent as configured; write TensorBoard events and summary.json into `run_dir`.
+
+    `on_eval(step, result)` sees every periodic evaluation and may stop the run by returning True
+    (the summary then says "stopped").
 
     Whatever happens, summary.json says how the job ended, so a failed job in a sweep still leaves
     a readable record beside the others' results.
@@ -36,9 +47,10 @@ def run(cfg: DictConfig, run_dir: Path) -> float:
             seed=rc.seed,
             total_timesteps=rc.total_timesteps,
         )
-        trainer, logger = build(rc, cfg, run_dir)
+        trainer, logger = build(rc, cfg, run_dir, on_eval)
         result = trainer.train()
-        summary.update(status="completed", **result.to_dict())
+        status = "stopped" if result.stopped_early else "completed"
+        summary.update(status=status, **result.to_dict())
         ev = result.final_eval
         summary["objective"] = ev.mean_return
         print_summary(rc, result.to_dict(), run_dir)
@@ -56,7 +68,12 @@ def run(cfg: DictConfig, run_dir: Path) -> float:
         write_json(run_dir / "summary.json", summary)
 
 
-def build(rc: RunConfig, cfg: DictConfig, run_dir: Path):
+def build(
+    rc: RunConfig,
+    cfg: DictConfig,
+    run_dir: Path,
+    on_eval: Callable[[int, EvalResult], bool] | None = None,
+):
     """Everything the Trainer needs, set up in the order that makes seeding reproducible."""
     import torch
 
@@ -96,7 +113,7 @@ def build(rc: RunConfig, cfg: DictConfig, run_dir: Path):
         "device": str(device),
     }
     logger.hparams_start(flatten(resolved))
-    return Trainer(rc, agent, env, eval_env, logger), logger
+    return Trainer(rc, agent, env, eval_env, logger, on_eval), logger
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

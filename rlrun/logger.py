@@ -53,9 +53,8 @@ class TensorBoardLogger:
 
     def hparams_end(self, status: str) -> None:
         _, _, session_end = hparams({}, {})
-        if (
-            status != "completed"
-        ):  # the plugin marks a session as failed through its status
+        # the plugin marks a session as failed through its status; a stopped (pruned) run is not
+        if status not in ("completed", "stopped"):
             from tensorboard.plugins.hparams import api_pb2
 
             session_end.value[0].metadata.plugin_data.content = _end_info(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import gymnasium as gym
@@ -39,6 +40,8 @@ class TrainResult:
     best_eval_mean_return: float | None = None
     # (env step, seconds since training started, mean return) of every evaluation
     evaluations: list[tuple[int, float, float]] = field(default_factory=list)
+    # set when an `on_eval` callback (e.g. a search's pruner) ended the run early
+    stopped_early: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,8 +97,12 @@ class Trainer:
         env: gym.vector.VectorEnv,
         eval_env: gym.vector.VectorEnv,
         logger: TensorBoardLogger,
+        on_eval: Callable[[int, EvalResult], bool] | None = None,
     ) -> None:
+        """`on_eval(step, result)` is called after each periodic evaluation; returning True stops
+        training there (the final evaluation still runs), as a pruned search trial needs."""
         self.cfg = cfg
+        self.on_eval = on_eval
         self.agent = agent
         self.env = env
         self.eval_env = eval_env
@@ -164,7 +171,10 @@ class Trainer:
                     )
             if step >= next_eval and step < cfg.total_timesteps:
                 next_eval += cfg.eval.every_steps
-                self._evaluate(step, start)
+                ev = self._evaluate(step, start)
+                if self.on_eval is not None and self.on_eval(step, ev):
+                    self.result.stopped_early = True
+                    break
         bar.close()
         self.result.steps = step
         self.result.wall_time_s = time.perf_counter() - start
@@ -180,7 +190,7 @@ class Trainer:
         for tag, value in self.agent.pop_metrics().items():
             self.logger.scalar(tag, value, step)
 
-    def _evaluate(self, step: int, start: float) -> None:
+    def _evaluate(self, step: int, start: float) -> EvalResult:
         ev = evaluate(
             self.agent,
             self.eval_env,
@@ -199,3 +209,4 @@ class Trainer:
         )
         if r.best_eval_mean_return is None or ev.mean_return > r.best_eval_mean_return:
             r.best_eval_mean_return = ev.mean_return
+        return ev

@@ -13,3 +13,15 @@ class ConfigError(RlrunError):
     def __init__(self, key: str, message: str) -> None:
         self.key = key
         super().__init__(f"{key}: {message}" if key else message)
+
+
+class NonFiniteError(RlrunError):
+    """A loss or parameter became NaN or infinite: training cannot go on from there."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the run after a checkpoint; the exit code is 128 + signum."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import platform
 import sys
 import time
 from collections.abc import Callable
@@ -25,11 +26,12 @@ def run(
     cfg: DictConfig,
     run_dir: Path,
     on_eval: Callable[[int, EvalResult], bool] | None = None,
+    overrides: list[str] | None = None,
 ) -> float:
     """Train one agent as configured; write TensorBoard events and summary.json into `run_dir`.
 
     `on_eval(step, result)` sees every periodic evaluation and may stop the run by returning True
-    (the summary then says "stopped").
+    (the summary then says "stopped"). `overrides` (the command line's) go into provenance.json.
 
     Whatever happens, summary.json says how the job ended, so a failed job in a sweep still leaves
     a readable record beside the others' results.
@@ -47,7 +49,11 @@ def run(
             seed=rc.seed,
             total_timesteps=rc.total_timesteps,
         )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_provenance(run_dir, cfg, overrides or [])
         trainer, logger = build(rc, cfg, run_dir, on_eval)
+        if rc.resume is not None:
+            summary["resumed_from_step"] = trainer.state.step
         result = trainer.train()
         status = "stopped" if result.stopped_early else "completed"
         summary.update(status=status, **result.to_dict())
@@ -74,17 +80,24 @@ def build(
     run_dir: Path,
     on_eval: Callable[[int, EvalResult], bool] | None = None,
 ):
-    """Everything the Trainer needs, set up in the order that makes seeding reproducible."""
+    """Everything the Trainer needs, set up in the order that makes seeding reproducible; for
+    `resume=<dir>`, restored from that run's last checkpoint."""
     import torch
 
+    from rlrun import checkpoint
     from rlrun.agents.base import Spaces, check_compatible, make_agent
     from rlrun.envs import make_vec_env
     from rlrun.logger import TensorBoardLogger, flatten
     from rlrun.runtime import resolve_device, seed_everything
     from rlrun.trainer import Trainer
+    from rlrun.video import VideoRecorder
 
     torch.set_num_threads(rc.torch_threads)
     device = resolve_device(rc.device)
+    ckpt = None
+    if rc.resume is not None:
+        ckpt = checkpoint.load(Path(rc.resume) / "checkpoints" / "last.pt", device)
+        checkpoint.check_resumable(ckpt, rc)
     seed_everything(rc.seed)
     env = make_vec_env(rc.env, rc.env.num_envs)
     spaces = Spaces.of(env, rc.total_timesteps)
@@ -101,19 +114,71 @@ def build(
         run_dir,
     )
 
-    logger = TensorBoardLogger(run_dir)
-    task = OmegaConf.to_container(cfg, resolve=True)
-    logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
-    resolved = {
-        "agent": vars(rc.agent),
-        "env": vars(rc.env),
-        "exploration": vars(rc.exploration),
-        "seed": rc.seed,
-        "total_timesteps": rc.total_timesteps,
-        "device": str(device),
+    resume_step = None if ckpt is None else ckpt["step"]
+    logger = TensorBoardLogger(
+        run_dir, purge_step=None if ckpt is None else resume_step + 1
+    )
+    if ckpt is None:
+        task = OmegaConf.to_container(cfg, resolve=True)
+        logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
+        resolved = {
+            **checkpoint.identity(rc),
+            "total_timesteps": rc.total_timesteps,
+            "device": str(device),
+        }
+        logger.hparams_start(flatten(resolved))
+    trainer = Trainer(
+        rc,
+        agent,
+        env,
+        eval_env,
+        logger,
+        checkpoints=checkpoint.Checkpoints(run_dir / "checkpoints", rc.checkpoint.keep),
+        on_eval=on_eval,
+        recorder=VideoRecorder(rc.video, rc.env, rc.seed + 10_000, run_dir, logger)
+        if rc.video.every_steps is not None
+        else None,
+    )
+    if ckpt is not None:
+        trainer.load_checkpoint(ckpt)
+        log.info("resumed from step %d of %s", resume_step, rc.resume)
+    return trainer, logger
+
+
+def write_provenance(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:
+    """What produced this run: the resolved config, the overrides, the versions that matter.
+    A resumed run appends its own entry."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    path = run_dir / "provenance.json"
+    previous = json.loads(path.read_text())["runs"] if path.exists() else []
+    entry = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "argv": sys.argv,
+        "overrides": overrides,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": {
+            name: installed(name)
+            for name in (
+                "rlrun",
+                "torch",
+                "gymnasium",
+                "numpy",
+                "hydra-core",
+                "omegaconf",
+                "tensorboard",
+            )
+        },
+        "config": OmegaConf.to_container(cfg, resolve=True),
     }
-    logger.hparams_start(flatten(resolved))
-    return Trainer(rc, agent, env, eval_env, logger, on_eval), logger
+    write_json(path, {"runs": [*previous, entry]})
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

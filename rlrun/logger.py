@@ -2,7 +2,7 @@
 
 Hyperparameters go into the run's own event file through the hparams plugin's summaries (not
 `SummaryWriter.add_hparams`, which writes a separate sub-run), so the HParams tab of a sweep shows
-one row per job, with the last value of each metric tag.
+one row per job, with the last value of each scalar tag as its metrics.
 """
 
 from __future__ import annotations
@@ -12,14 +12,6 @@ from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
-
-# The metrics the HParams tab shows beside the hyperparameters (last logged value of each tag).
-HPARAM_METRICS = (
-    "eval/mean_return",
-    "eval/success_rate",
-    "eval/mean_length",
-    "charts/SPS",
-)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -37,18 +29,41 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 class TensorBoardLogger:
-    def __init__(self, run_dir: Path) -> None:
-        self.writer = SummaryWriter(log_dir=str(run_dir))
+    def __init__(self, run_dir: Path, purge_step: int | None = None) -> None:
+        """`purge_step`: a resumed run hides whatever an earlier process logged at this step or
+        later (after its last checkpoint), so the curves continue without duplicates."""
+        self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         self.writer.add_scalar(tag, value, step)
+
+    def gif(self, tag: str, data: bytes, step: int) -> None:
+        """An animated GIF, shown (and played) in TensorBoard's Images tab."""
+        import imageio.v3 as iio
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        height, width = iio.improps(data, extension=".gif", index=0).shape[:2]
+        image = Summary.Image(
+            height=height, width=width, colorspace=3, encoded_image_string=data
+        )
+        summary = Summary(value=[Summary.Value(tag=tag, image=image)])
+        self.writer.file_writer.add_summary(summary, step)
 
     def text(self, tag: str, text: str) -> None:
         self.writer.add_text(tag, text)
 
     def hparams_start(self, params: dict[str, Any]) -> None:
-        experiment, session_start, _ = hparams(params, {m: 0.0 for m in HPARAM_METRICS})
-        self.writer.file_writer.add_summary(experiment)
+        """This run's session: its hyperparameters. No experiment summary is written, on purpose.
+
+        TensorBoard reads the HParams columns from ONE experiment summary, the first it finds
+        among the runs (tensorflow/tensorboard#5596, #6965): with one per job, a sweep over
+        agents with different hyperparameters (or `--logdir outputs` over many sweeps) shows the
+        columns of whichever job comes first, and the other jobs' own hyperparameters vanish.
+        Without any, the plugin builds the experiment from every run's session: the union of
+        all hyperparameters (with their domains and which of them differ), and as metrics every
+        scalar tag, each job showing its last value (eval/mean_return, eval/success_rate, ...).
+        """
+        _, session_start, _ = hparams(params, {})
         self.writer.file_writer.add_summary(session_start)
 
     def hparams_end(self, status: str) -> None:

@@ -424,6 +424,32 @@ class EvalConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    # checkpoints/step_<N>.pt every this many env steps, and last.pt at the end; null: end only
+    every_steps: int | None = param(10_000, gt=0)
+    keep: int = param(
+        3, ge=1
+    )  # how many step_<N>.pt files to keep (last.pt is one of them)
+    save_replay_buffer: bool = (
+        False  # with it, a resumed run is bit-identical to a straight one
+    )
+    best: bool = True  # best.pt: the agent at its best periodic evaluation
+
+
+VIDEO_FORMATS = ("gif", "mp4")
+
+
+@dataclass
+class VideoConfig:
+    every_steps: int | None = param(None, gt=0)  # record an eval episode this often
+    format: str = param(
+        "gif", choices=VIDEO_FORMATS
+    )  # mp4 needs `pip install rlrun[video]`
+    fps: int = param(30, gt=0)
+    max_frames: int = param(1_000, gt=0)
+
+
+@dataclass
 class LoggerConfig:
     log_every_steps: int = param(
         1_000, gt=0
@@ -442,6 +468,9 @@ class RunConfig:
     torch_threads: int = param(1, gt=0)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    resume: str | None = None  # a run directory to continue from its last checkpoint
 
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")

@@ -6,19 +6,45 @@ full rollout for on-policy agents), so the loop itself never changes with the al
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import math
+import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
 from rlrun.agents.base import Agent, Transition
+from rlrun.checkpoint import (
+    STRUCTURE,
+    Checkpoints,
+    NotCapturable,
+    capture,
+    capture_agent,
+    first_non_finite,
+    global_rng_state,
+    identity,
+    restore,
+    restore_agent,
+    set_global_rng_state,
+)
 from rlrun.envs import is_success, true_next_obs
+from rlrun.errors import Interrupted, NonFiniteError
 from rlrun.logger import TensorBoardLogger
 from rlrun.schema import RunConfig
+from rlrun.video import VideoRecorder
+
+log = logging.getLogger(__name__)
+
+# Statistics that are NaN without anything having diverged (no variance in the returns).
+MAY_BE_UNDEFINED = frozenset({"losses/explained_variance"})
 
 
 @dataclass
@@ -89,6 +115,21 @@ def evaluate(
     )
 
 
+@dataclass
+class LoopState:
+    """Where the loop is: everything a checkpoint needs besides the agent and the envs."""
+
+    step: int = 0
+    obs: np.ndarray | None = None  # the vector env's current observation
+    next_log: int = 0
+    next_eval: int = 0
+    next_checkpoint: int | None = None
+    next_video: int | None = None
+    elapsed_s: float = 0.0  # training time before this process (resumed runs)
+    recent_returns: deque = field(default_factory=lambda: deque(maxlen=20))
+    result: TrainResult = field(default_factory=TrainResult)
+
+
 class Trainer:
     def __init__(
         self,
@@ -97,90 +138,193 @@ class Trainer:
         env: gym.vector.VectorEnv,
         eval_env: gym.vector.VectorEnv,
         logger: TensorBoardLogger,
+        checkpoints: Checkpoints | None = None,
         on_eval: Callable[[int, EvalResult], bool] | None = None,
+        recorder: VideoRecorder | None = None,
     ) -> None:
         """`on_eval(step, result)` is called after each periodic evaluation; returning True stops
         training there (the final evaluation still runs), as a pruned search trial needs."""
         self.cfg = cfg
-        self.on_eval = on_eval
         self.agent = agent
         self.env = env
         self.eval_env = eval_env
         self.logger = logger
+        self.checkpoints = checkpoints
+        self.on_eval = on_eval
+        self.recorder = recorder
         self.eval_seed = (
             cfg.eval.seed if cfg.eval.seed is not None else cfg.seed + 10_000
         )
-        self.result = TrainResult()
+        self.state = LoopState(
+            next_log=cfg.logger.log_every_steps,
+            next_eval=cfg.eval.every_steps,
+            next_checkpoint=cfg.checkpoint.every_steps,
+            next_video=cfg.video.every_steps,
+        )
+        self._signal: int | None = None
+
+    @property
+    def result(self) -> TrainResult:
+        return self.state.result
 
     def train(self) -> TrainResult:
-        cfg, agent, env, logger = self.cfg, self.agent, self.env, self.logger
+        cfg, agent, env, logger, s = (
+            self.cfg,
+            self.agent,
+            self.env,
+            self.logger,
+            self.state,
+        )
         num_envs = env.num_envs
-        recent_returns: deque[float] = deque(maxlen=20)
-        start = time.perf_counter()
-        next_log = cfg.logger.log_every_steps
-        next_eval = cfg.eval.every_steps
-        step = 0
+        start = time.perf_counter() - s.elapsed_s
         bar = tqdm(
             total=cfg.total_timesteps,
+            initial=s.step,
             unit="step",
             disable=not cfg.logger.progress,
             dynamic_ncols=True,
             smoothing=0.1,
         )
-        obs, _ = env.reset(seed=cfg.seed)
-        env.action_space.seed(cfg.seed)
-        while step < cfg.total_timesteps:
-            action = agent.act(obs, explore=True)
-            next_obs, reward, terminated, truncated, infos = env.step(action)
-            step += num_envs
-            agent.observe(
-                Transition(
-                    obs,
-                    action,
-                    reward,
-                    true_next_obs(next_obs, infos),
-                    terminated,
-                    truncated,
-                ),
-                step,
-            )
-            agent.update(step)
-            obs = next_obs
+        if s.obs is None:
+            s.obs, _ = env.reset(seed=cfg.seed)
+        with interrupts(self._on_signal):
+            while s.step < cfg.total_timesteps:
+                action = agent.act(s.obs, explore=True)
+                next_obs, reward, terminated, truncated, infos = env.step(action)
+                s.step += num_envs
+                agent.observe(
+                    Transition(
+                        s.obs,
+                        action,
+                        reward,
+                        true_next_obs(next_obs, infos),
+                        terminated,
+                        truncated,
+                    ),
+                    s.step,
+                )
+                agent.update(s.step)
+                s.obs = next_obs
 
-            ended = infos.get("_episode")
-            if ended is not None and ended.any():
-                for i in np.flatnonzero(ended):
-                    ret = float(infos["episode"]["r"][i])
-                    logger.scalar("charts/episodic_return", ret, step)
-                    logger.scalar(
-                        "charts/episodic_length", int(infos["episode"]["l"][i]), step
-                    )
-                    recent_returns.append(ret)
-                self.result.episodes += int(ended.sum())
+                ended = infos.get("_episode")
+                if ended is not None and ended.any():
+                    for i in np.flatnonzero(ended):
+                        ret = float(infos["episode"]["r"][i])
+                        logger.scalar("charts/episodic_return", ret, s.step)
+                        logger.scalar(
+                            "charts/episodic_length",
+                            int(infos["episode"]["l"][i]),
+                            s.step,
+                        )
+                        s.recent_returns.append(ret)
+                    s.result.episodes += int(ended.sum())
 
-            if step >= next_log or step >= cfg.total_timesteps:
-                next_log += cfg.logger.log_every_steps
-                sps = step / (time.perf_counter() - start)
-                self._log_charts(step, sps)
-                bar.update(step - bar.n)
-                if recent_returns:
-                    bar.set_postfix(
-                        sps=f"{sps:,.0f}",
-                        ret=f"{np.mean(recent_returns):.2f}",
-                        refresh=False,
-                    )
-            if step >= next_eval and step < cfg.total_timesteps:
-                next_eval += cfg.eval.every_steps
-                ev = self._evaluate(step, start)
-                if self.on_eval is not None and self.on_eval(step, ev):
-                    self.result.stopped_early = True
+                if s.step >= s.next_log or s.step >= cfg.total_timesteps:
+                    s.next_log += cfg.logger.log_every_steps
+                    sps = s.step / (time.perf_counter() - start)
+                    self._log_charts(s.step, sps)
+                    bar.update(s.step - bar.n)
+                    if s.recent_returns:
+                        bar.set_postfix(
+                            sps=f"{sps:,.0f}",
+                            ret=f"{np.mean(s.recent_returns):.2f}",
+                            refresh=False,
+                        )
+                stop = False
+                if s.step >= s.next_eval and s.step < cfg.total_timesteps:
+                    s.next_eval += cfg.eval.every_steps
+                    ev = self._evaluate(s.step, start)
+                    stop = self.on_eval is not None and self.on_eval(s.step, ev)
+                if s.next_video is not None and s.step >= s.next_video:
+                    s.next_video += cfg.video.every_steps
+                    if self.recorder is not None:
+                        self.recorder.record(self.agent, s.step)
+                if s.next_checkpoint is not None and s.step >= s.next_checkpoint:
+                    s.next_checkpoint += cfg.checkpoint.every_steps
+                    self._save(start)
+                if self._signal is not None:
+                    self._save(start)
+                    bar.close()
+                    raise Interrupted(self._signal)
+                if stop:
+                    s.result.stopped_early = True
                     break
         bar.close()
-        self.result.steps = step
-        self.result.wall_time_s = time.perf_counter() - start
-        self.result.sps = step / self.result.wall_time_s
-        self._evaluate(step, start)  # the final evaluation is the run's result
-        return self.result
+        r = s.result
+        r.steps = s.step
+        r.wall_time_s = time.perf_counter() - start
+        r.sps = s.step / r.wall_time_s
+        self._evaluate(s.step, start)  # the final evaluation is the run's result
+        self._save(start)
+        return r
+
+    def _on_signal(self, signum: int) -> None:
+        """First SIGINT/SIGTERM: finish this step, checkpoint, stop. A second one stops at once."""
+        if self._signal is not None:
+            raise Interrupted(signum)
+        self._signal = signum
+        log.warning(
+            "%s: stopping after this step and saving a checkpoint (again to stop now)",
+            signal.Signals(signum).name,
+        )
+
+    # --- checkpoints ----------------------------------------------------------------------------
+
+    def checkpoint(self, *, replay: bool) -> dict[str, Any]:
+        """The whole training state as plain data (see rlrun.checkpoint)."""
+        agent_state, replay_state = capture_agent(self.agent, replay=replay)
+        bad = first_non_finite(agent_state)
+        if bad is not None:
+            raise NonFiniteError(
+                f"step {self.state.step}: agent.{bad} holds NaN or inf; not saved"
+                f"{self._last_good()}"
+            )
+        try:
+            env_state = capture(self.env, skip=STRUCTURE)
+        except NotCapturable:
+            env_state = None  # e.g. Box2D: on resume the episodes in progress restart
+        return {
+            "step": self.state.step,
+            "config": identity(self.cfg),
+            "loop": capture(self.state),
+            "agent": agent_state,
+            "replay": replay_state,
+            "env": env_state,
+            "rng": global_rng_state(),
+        }
+
+    def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        restore_agent(self.agent, ckpt["agent"], ckpt["replay"])
+        restore(self.state, ckpt["loop"])
+        if ckpt["env"] is not None:
+            restore(self.env, ckpt["env"])
+        else:
+            log.warning(
+                "%s's state is not in the checkpoint (it lives in a C extension): "
+                "the episodes in progress restart",
+                self.cfg.env.id,
+            )
+            self.state.obs, _ = self.env.reset(seed=self.cfg.seed + self.state.step)
+        set_global_rng_state(ckpt["rng"])
+
+    def _save(self, start: float) -> None:
+        if self.checkpoints is None:
+            return
+        self.state.elapsed_s = time.perf_counter() - start
+        self.checkpoints.save(
+            self.state.step,
+            self.checkpoint(replay=self.cfg.checkpoint.save_replay_buffer),
+        )
+
+    def _last_good(self) -> str:
+        last = self.checkpoints.last if self.checkpoints else None
+        return (
+            f"; the last good checkpoint is {last}"
+            if last is not None and last.exists()
+            else ""
+        )
+
+    # --- logging and evaluation -----------------------------------------------------------------
 
     def _log_charts(self, step: int, sps: float) -> None:
         self.logger.scalar("charts/SPS", sps, step)
@@ -188,6 +332,10 @@ class Trainer:
         if exploration is not None:
             self.logger.scalar(f"charts/{exploration[0]}", exploration[1], step)
         for tag, value in self.agent.pop_metrics().items():
+            if not math.isfinite(value) and tag not in MAY_BE_UNDEFINED:
+                raise NonFiniteError(
+                    f"step {step}: {tag} is {value}; training stopped{self._last_good()}"
+                )
             self.logger.scalar(tag, value, step)
 
     def _evaluate(self, step: int, start: float) -> EvalResult:
@@ -202,11 +350,29 @@ class Trainer:
             value = getattr(ev, name)
             if value is not None:
                 self.logger.scalar(f"eval/{name}", value, step)
-        r = self.result
+        r = self.state.result
         r.final_eval = ev
         r.evaluations.append(
             (step, round(time.perf_counter() - start, 3), ev.mean_return)
         )
         if r.best_eval_mean_return is None or ev.mean_return > r.best_eval_mean_return:
             r.best_eval_mean_return = ev.mean_return
+            if self.checkpoints is not None and self.cfg.checkpoint.best:
+                self.checkpoints.save_best(self.checkpoint(replay=False))
         return ev
+
+
+@contextlib.contextmanager
+def interrupts(handler: Callable[[int], None]) -> Iterator[None]:
+    """Route SIGINT and SIGTERM to `handler` while training (main thread only: elsewhere, e.g.
+    in a Ray worker, Python cannot install signal handlers and the defaults stay)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signums = (signal.SIGINT, signal.SIGTERM)
+    previous = {n: signal.signal(n, lambda n, _frame: handler(n)) for n in signums}
+    try:
+        yield
+    finally:
+        for n, h in previous.items():
+            signal.signal(n, h)

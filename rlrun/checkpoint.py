@@ -1,0 +1,390 @@
+"""Checkpoints: the whole training state as plain data, written atomically, loaded safely.
+
+`capture` walks an object's attributes (the agent, the env, the loop counters) and turns them into
+tensors, bytes and builtins: networks and optimizers become their state dicts, numpy arrays their
+raw bytes, random generators their states. `restore` writes such a tree back into a freshly built
+object of the same configuration, in place, so references between parts (an optimizer's
+parameters, a buffer's views) stay intact. One walker for every agent means no agent can forget
+a piece of its state, and nothing but plain data is ever unpickled: files load with
+`torch.load(..., weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import pickle
+import random
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.envs.registration import EnvSpec
+
+from rlrun.agents.base import Agent, Spaces
+from rlrun.buffers import NStepAccumulator, ReplayBuffer
+from rlrun.errors import RlrunError
+from rlrun.schema import AgentConfig, ExplorationConfig, RunConfig
+
+FORMAT = "rlrun-checkpoint/1"
+
+# State that lives in C extensions cannot be read from Python attributes.
+OPAQUE_MODULES = ("Box2D", "mujoco", "pygame", "ale_py")
+
+
+class CheckpointError(RlrunError):
+    """A checkpoint that is missing, damaged, foreign, or does not fit the run."""
+
+
+class NotCapturable(Exception):
+    """An attribute whose state cannot be expressed as plain data (e.g. a Box2D world)."""
+
+
+_SKIP = {"__skip__": True}
+
+
+def capture(
+    obj: Any, skip: tuple[type, ...] = (), _seen: set[int] | None = None
+) -> Any:
+    """`obj` as a tree of tensors, bytes and builtins; instances of `skip` and callables are left
+    out (restore keeps whatever the fresh object has there)."""
+    seen = set() if _seen is None else _seen
+    if isinstance(obj, (np.ndarray, np.generic)):  # before float: np.float64 is a float
+        arr = np.asarray(obj)
+        if arr.dtype.hasobject:
+            raise NotCapturable(f"array of Python objects ({type(obj).__name__})")
+        scalar = isinstance(obj, np.generic)
+        return {"__ndarray__": [arr.dtype.str, list(arr.shape), arr.tobytes(), scalar]}
+    if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+        return obj
+    if isinstance(obj, skip) or callable(obj) and not isinstance(obj, torch.nn.Module):
+        return _SKIP
+    if isinstance(obj, np.dtype):
+        return {"__dtype__": obj.str}
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, (torch.nn.Module, torch.optim.Optimizer)):
+        return {"__state_dict__": obj.state_dict()}
+    if isinstance(obj, np.random.Generator):
+        return {"__np_rng__": obj.bit_generator.state}
+    if isinstance(obj, np.random.RandomState):
+        return {"__np_random_state__": capture(obj.get_state(legacy=False), skip, seen)}
+    if isinstance(obj, torch.Generator):
+        return {"__torch_rng__": obj.get_state()}
+    if isinstance(obj, deque):
+        return {
+            "__deque__": [capture(x, skip, seen) for x in obj],
+            "maxlen": obj.maxlen,
+        }
+    if isinstance(obj, list):
+        return [capture(x, skip, seen) for x in obj]
+    if isinstance(obj, tuple):
+        return {"__tuple__": [capture(x, skip, seen) for x in obj]}
+    if isinstance(obj, dict):
+        return {
+            "__map__": [
+                [capture(k, skip, seen), capture(v, skip, seen)] for k, v in obj.items()
+            ]
+        }
+    cls = type(obj)
+    if cls.__module__.split(".")[0] in OPAQUE_MODULES or not hasattr(obj, "__dict__"):
+        raise NotCapturable(f"{cls.__module__}.{cls.__qualname__}")
+    if id(obj) in seen:
+        return _SKIP  # already captured through another reference
+    seen.add(id(obj))
+    attrs = {}
+    for name, value in vars(obj).items():
+        try:
+            attrs[name] = capture(value, skip, seen)
+        except NotCapturable as e:
+            raise NotCapturable(f"{cls.__qualname__}.{name}: {e}") from None
+    return {"__object__": f"{cls.__module__}:{cls.__qualname__}", "attrs": attrs}
+
+
+def restore(current: Any, saved: Any) -> Any:
+    """The value `saved` describes, written into `current` in place where it can be; returns it.
+
+    The caller assigns the result back (a no-op for in-place updates)."""
+    if not isinstance(saved, dict):
+        if isinstance(saved, list):
+            if isinstance(current, list) and len(current) == len(saved):
+                current[:] = [
+                    restore(c, s) for c, s in zip(current, saved, strict=True)
+                ]
+                return current
+            return [restore(None, s) for s in saved]
+        if (
+            isinstance(saved, torch.Tensor)
+            and isinstance(current, torch.Tensor)
+            and current.shape == saved.shape
+        ):
+            return current.copy_(saved)
+        return saved
+    if saved.get("__skip__"):
+        return current
+    if "__ndarray__" in saved:
+        dtype, shape, data, scalar = saved["__ndarray__"]
+        arr = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape).copy()
+        if scalar:
+            return arr[()]
+        if (
+            isinstance(current, np.ndarray)
+            and current.shape == arr.shape
+            and current.dtype == arr.dtype
+        ):
+            current[...] = arr
+            return current
+        return arr
+    if "__dtype__" in saved:
+        return np.dtype(saved["__dtype__"])
+    if "__state_dict__" in saved:
+        current.load_state_dict(saved["__state_dict__"])
+        return current
+    if "__np_rng__" in saved:
+        rng = (
+            current
+            if isinstance(current, np.random.Generator)
+            else np.random.default_rng()
+        )
+        rng.bit_generator.state = saved["__np_rng__"]
+        return rng
+    if "__np_random_state__" in saved:
+        rs = (
+            current
+            if isinstance(current, np.random.RandomState)
+            else np.random.RandomState()
+        )
+        rs.set_state(restore(None, saved["__np_random_state__"]))
+        return rs
+    if "__torch_rng__" in saved:
+        with contextlib.suppress(
+            RuntimeError
+        ):  # another device's generator: keep the fresh one
+            current.set_state(saved["__torch_rng__"])
+        return current
+    if "__deque__" in saved:
+        return deque(
+            (restore(None, x) for x in saved["__deque__"]), maxlen=saved["maxlen"]
+        )
+    if "__tuple__" in saved:
+        return tuple(restore(None, x) for x in saved["__tuple__"])
+    if "__map__" in saved:
+        items = {restore(None, k): v for k, v in saved["__map__"]}
+        old = current if isinstance(current, dict) else {}
+        new = {k: restore(old.get(k), v) for k, v in items.items()}
+        if isinstance(current, dict):
+            current.clear()
+            current.update(new)
+            return current
+        return new
+    if "__object__" in saved:
+        return _restore_object(current, saved)
+    raise CheckpointError(f"unknown entry in checkpoint: {sorted(saved)[:3]}")
+
+
+def _restore_object(current: Any, saved: dict[str, Any]) -> Any:
+    module, qualname = saved["__object__"].split(":")
+    if current is None:
+        # Only rlrun's own classes are ever created from a checkpoint (e.g. a pending Transition).
+        if module.split(".")[0] != "rlrun":
+            raise CheckpointError(f"cannot recreate a {qualname} from a checkpoint")
+        cls = getattr(importlib.import_module(module), qualname)
+        current = cls.__new__(cls)
+    elif type(current).__qualname__ != qualname:
+        raise CheckpointError(
+            f"checkpoint holds a {qualname} where the run has a {type(current).__qualname__}"
+        )
+    for name, value in saved["attrs"].items():
+        setattr(current, name, restore(getattr(current, name, None), value))
+    return current
+
+
+# Rebuilt from the config on resume, never read from a checkpoint.
+STRUCTURE = (gym.Space, EnvSpec, AgentConfig, ExplorationConfig, Spaces, torch.device)
+# The replay data: saved only on request (checkpoint.save_replay_buffer).
+REPLAY = (ReplayBuffer, NStepAccumulator)
+
+
+def capture_agent(agent: Agent, *, replay: bool) -> tuple[Any, dict[str, Any] | None]:
+    """(the agent without its replay data, the replay data if asked for)."""
+    tree = capture(agent, skip=STRUCTURE + REPLAY)
+    if not replay:
+        return tree, None
+    return tree, {
+        name: capture(value, skip=STRUCTURE)
+        for name, value in vars(agent).items()
+        if isinstance(value, REPLAY)
+    }
+
+
+def restore_agent(agent: Agent, tree: Any, replay: dict[str, Any] | None) -> None:
+    restore(agent, tree)
+    for name, value in (replay or {}).items():
+        setattr(agent, name, restore(getattr(agent, name), value))
+
+
+class Checkpoints:
+    """checkpoints/: step_<N>.pt every interval (the newest `keep` kept), last.pt = the newest
+    of them, best.pt = the agent at its best evaluation."""
+
+    def __init__(self, directory: Path, keep: int) -> None:
+        self.dir = directory
+        self.keep = keep
+        self.last = directory / "last.pt"
+        self.best = directory / "best.pt"
+
+    def save(self, step: int, payload: dict[str, Any]) -> Path:
+        path = self.dir / f"step_{step}.pt"
+        save(path, payload)
+        link(path, self.last)
+        steps = sorted(self.dir.glob("step_*.pt"), key=lambda p: int(p.stem[5:]))
+        for old in steps[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def save_best(self, payload: dict[str, Any]) -> None:
+        save(self.best, payload)
+
+
+# What a resumed run may change; anything else must match the checkpoint.
+RESUMABLE_CHANGES = (
+    "total_timesteps, eval.*, logger.*, checkpoint.*, video.*, device, torch_threads"
+)
+
+
+def identity(rc: RunConfig) -> dict[str, Any]:
+    """The settings that make a run what it is: a checkpoint only continues under the same."""
+    return {
+        "agent": vars(rc.agent),
+        "env": vars(rc.env),
+        "exploration": vars(rc.exploration),
+        "seed": rc.seed,
+    }
+
+
+def check_resumable(ckpt: dict[str, Any], rc: RunConfig) -> None:
+    """Refuse, saying what differs, to continue a checkpoint under another agent, env, etc."""
+    from rlrun.logger import flatten
+
+    saved, now = flatten(ckpt["config"]), flatten(identity(rc))
+    diffs = [
+        f"{k}={saved.get(k, '<unset>')} in the checkpoint, {now.get(k, '<unset>')} now"
+        for k in sorted(saved.keys() | now.keys())
+        if saved.get(k) != now.get(k)
+    ]
+    if diffs:
+        more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
+        raise CheckpointError(
+            f"resume: the config differs from the checkpoint's: {'; '.join(diffs[:3])}{more}; "
+            f"only {RESUMABLE_CHANGES} may change"
+        )
+    if ckpt["step"] >= rc.total_timesteps:
+        raise CheckpointError(
+            f"resume: the run already finished ({ckpt['step']} of total_timesteps="
+            f"{rc.total_timesteps} steps); pass a larger total_timesteps to train on"
+        )
+
+
+def global_rng_state() -> dict[str, Any]:
+    """Python's, numpy's and torch's process-wide generators (libraries draw from these)."""
+    state = {
+        "python": random.getstate(),
+        "numpy": capture(np.random.get_state(legacy=False)),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_global_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(_as_tuples(state["python"]))
+    np.random.set_state(restore(None, state["numpy"]))
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        with contextlib.suppress(RuntimeError):
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuples(x: Any) -> Any:
+    return tuple(_as_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def first_non_finite(tree: Any, path: str = "") -> str | None:
+    """The path of the first float tensor or array in a captured tree holding a NaN or inf."""
+    if isinstance(tree, torch.Tensor):
+        ok = not tree.is_floating_point() or bool(torch.isfinite(tree).all())
+        return None if ok else path
+    if isinstance(tree, dict):
+        if "__ndarray__" in tree:
+            dtype, _shape, data, _ = tree["__ndarray__"]
+            arr = np.frombuffer(data, dtype=np.dtype(dtype))
+            ok = arr.dtype.kind != "f" or bool(np.isfinite(arr).all())
+            return None if ok else path
+        if "__state_dict__" in tree:
+            return first_non_finite(dict(tree["__state_dict__"]), path)
+        if "__object__" in tree:
+            tree = tree["attrs"]
+        for key, value in tree.items():
+            found = first_non_finite(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(tree, list):
+        for i, value in enumerate(tree):
+            found = first_non_finite(value, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def save(path: Path, payload: dict[str, Any]) -> None:
+    """Write atomically: a temporary file in the same directory, synced, then renamed over
+    `path`. A crash at any moment leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"format": FORMAT, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def link(src: Path, dst: Path) -> None:
+    """Make `dst` the same file as `src` (a hard link, or a copy where links are not allowed),
+    atomically."""
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+
+
+def load(path: Path, device: Any = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by `save`; any problem is one CheckpointError line."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        data = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
+        # a truncated zip, a pickle with code in it, not a torch file at all
+        lines = str(e).strip().splitlines() or [type(e).__name__]
+        first = next((x.strip() for x in lines if "error:" in x), lines[0])
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint ({first[:200]})"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path}: not an rlrun checkpoint (expected format {FORMAT})"
+        )
+    return data

@@ -19,7 +19,7 @@ from omegaconf.errors import (
     OmegaConfBaseException,
 )
 
-from rlrun.callbacks import FAILED_JOBS
+from rlrun.callbacks import finish_sweep
 from rlrun.errors import RlrunError
 from rlrun.schema import unknown_key_message
 
@@ -63,21 +63,29 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except (RlrunError, HydraException, OmegaConfBaseException) as e:
-        if not FAILED_JOBS:
+        if not finish_sweep():
             print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
             sys.exit(2)
-        report_failed_jobs()
     except Exception:
-        if not FAILED_JOBS:
+        if not finish_sweep():
             raise  # not the user's input but a bug: its traceback is what we want to see
-        report_failed_jobs()
+    report_failed_jobs()
 
 
 def report_failed_jobs() -> None:
-    """End a sweep in which jobs failed: each was reported as it ended; the rest completed."""
-    numbers = ", ".join(line.split(" ", 1)[0] for line in FAILED_JOBS)
+    """Exit 1 if jobs of the sweep failed, naming them; the other jobs' results stay.
+
+    The failures come from the jobs' summary.json files (read in this process by `finish_sweep`,
+    which also writes the sweep report), so they are found under any launcher, also when the jobs
+    ran in other processes; the basic sweeper raises on a failed job, so this runs after an
+    exception from `app()` as well as after a sweep that returned.
+    """
+    failed = finish_sweep()
+    if not failed:
+        return
+    numbers = ", ".join(line.split(" ", 1)[0] for line in failed)
     print(
-        f"rlrun: error: {len(FAILED_JOBS)} job(s) failed ({numbers}); "
+        f"rlrun: error: {len(failed)} job(s) failed ({numbers}); "
         "the other jobs' results are in the sweep directory",
         file=sys.stderr,
     )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,31 @@ from rlrun.report import (
 )
 
 from .conftest import read_scalars, run_cli
-from .test_cli import TINY, free_port, get
+
+TINY = [
+    "total_timesteps=3000",
+    "eval.every_steps=1000",
+    "eval.episodes=4",
+    "eval.num_envs=2",
+    "logger.progress=false",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, body: dict | None = None):
+    """GET, or POST `body` as JSON; the decoded JSON answer."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
 
 # ------------------------------------------------------------------------------ pure maths
 

@@ -122,7 +122,8 @@ def restore(current: Any, saved: Any) -> Any:
             and isinstance(current, torch.Tensor)
             and current.shape == saved.shape
         ):
-            return current.copy_(saved)
+            with torch.no_grad():  # e.g. SAC's log_alpha, a bare parameter
+                return current.copy_(saved)
         return saved
     if saved.get("__skip__"):
         return current
@@ -327,7 +328,11 @@ def first_non_finite(tree: Any, path: str = "") -> str | None:
             return None if ok else path
         if "__state_dict__" in tree:
             return first_non_finite(dict(tree["__state_dict__"]), path)
-        if "__object__" in tree:
+        if "__map__" in tree:
+            tree = {str(k): v for k, v in tree["__map__"]}
+        elif "__tuple__" in tree or "__deque__" in tree:
+            return first_non_finite(tree.get("__tuple__", tree.get("__deque__")), path)
+        elif "__object__" in tree:
             tree = tree["attrs"]
         for key, value in tree.items():
             found = first_non_finite(value, f"{path}.{key}" if path else str(key))
@@ -374,14 +379,23 @@ def load(path: Path, device: Any = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by `save`; any problem is one CheckpointError line."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
+    with open(path, "rb") as f:
+        is_zip = f.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
+    if not is_zip:
+        raise CheckpointError(
+            f"{path}: not a checkpoint file (not written by torch.save)"
+        )
     try:
         data = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
-        # a truncated zip, a pickle with code in it, not a torch file at all
-        lines = str(e).strip().splitlines() or [type(e).__name__]
-        first = next((x.strip() for x in lines if "error:" in x), lines[0])
+    except pickle.UnpicklingError:
         raise CheckpointError(
-            f"{path}: not a readable checkpoint ({first[:200]})"
+            f"{path}: holds objects other than plain data, so it was not written by rlrun; "
+            "not loading it"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(
+            f"{path}: truncated or damaged ({type(e).__name__}); resume from another file in "
+            f"{path.parent}"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(

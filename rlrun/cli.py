@@ -20,7 +20,7 @@ from omegaconf.errors import (
 )
 
 from rlrun.callbacks import finish_sweep
-from rlrun.errors import RlrunError
+from rlrun.errors import Interrupted, RlrunError
 from rlrun.schema import unknown_key_message
 
 
@@ -30,7 +30,11 @@ def app(cfg: DictConfig) -> float:
 
     hydra_cfg = HydraConfig.get()
     try:
-        return run(cfg, Path(hydra_cfg.runtime.output_dir))
+        return run(
+            cfg,
+            Path(hydra_cfg.runtime.output_dir),
+            overrides=list(hydra_cfg.overrides.task),
+        )
     except RlrunError as e:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise  # the sweep goes on with the other jobs; JobReport names this one
@@ -59,7 +63,10 @@ def main() -> None:
     # Let errors reach us instead of Hydra's traceback printer; we print user errors in one line.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     try:
+        sys.argv = resume_argv(sys.argv)
         app()
+    except Interrupted as e:
+        sys.exit(128 + e.signum)  # 130 for SIGINT, 143 for SIGTERM
     except KeyboardInterrupt:
         sys.exit(130)
     except (RlrunError, HydraException, OmegaConfBaseException) as e:
@@ -70,6 +77,40 @@ def main() -> None:
         if not finish_sweep():
             raise  # not the user's input but a bug: its traceback is what we want to see
     report_failed_jobs()
+
+
+def resume_argv(argv: list[str]) -> list[str]:
+    """`rlrun resume=<run_dir> [overrides]` -> the same run's saved config as the primary config,
+    written back into its own directory; the original .hydra/ files are kept, this invocation's
+    go to .hydra/resume/ (and a later resume starts from those)."""
+    found = [a for a in argv[1:] if a.startswith("resume=")]
+    if not found:
+        return argv
+    if len(found) > 1 or {"-m", "--multirun"} & set(argv):
+        raise RlrunError("resume: give one run directory, without -m")
+    run_dir = Path(found[0].split("=", 1)[1]).expanduser().resolve()
+    hydra_dir = run_dir / ".hydra"
+    config_dir = (
+        hydra_dir / "resume"
+        if (hydra_dir / "resume" / "config.yaml").exists()
+        else hydra_dir
+    )
+    if not (config_dir / "config.yaml").exists():
+        raise RlrunError(
+            f"resume: {run_dir} is not an rlrun run directory (no .hydra/config.yaml)"
+        )
+    quoted = "'" + str(run_dir).replace("'", "\\'") + "'"
+    rest = [a for a in argv[1:] if a != found[0]]
+    return [
+        argv[0],
+        f"--config-path={config_dir}",
+        "--config-name=config",
+        *rest,
+        f"++resume={quoted}",
+        f"hydra.run.dir={quoted}",
+        "hydra.output_subdir=.hydra/resume",
+        "hydra.job.name=rlrun",
+    ]
 
 
 def report_failed_jobs() -> None:

@@ -11,8 +11,12 @@ class ConfigError(RlrunError):
     """A config value that is unknown, mistyped, out of range or incompatible with another."""
 
     def __init__(self, key: str, message: str) -> None:
-        self.key = key
+        self.key, self.message = key, message
         super().__init__(f"{key}: {message}" if key else message)
+
+    def __reduce__(self) -> tuple:
+        # rebuilt from both arguments when a launcher's worker sends it back to the sweep
+        return type(self), (self.key, self.message)
 
 
 class NonFiniteError(RlrunError):

@@ -85,10 +85,9 @@ def build(
     import torch
 
     from rlrun import checkpoint
-    from rlrun.agents.base import Spaces, check_compatible, make_agent
     from rlrun.envs import make_vec_env
     from rlrun.logger import TensorBoardLogger, flatten
-    from rlrun.runtime import resolve_device, seed_everything
+    from rlrun.runtime import resolve_device
     from rlrun.trainer import Trainer
     from rlrun.video import VideoRecorder
 
@@ -98,12 +97,8 @@ def build(
     if rc.resume is not None:
         ckpt = checkpoint.load(Path(rc.resume) / "checkpoints" / "last.pt", device)
         checkpoint.check_resumable(ckpt, rc)
-    seed_everything(rc.seed)
-    env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces.of(env, rc.total_timesteps)
-    check_compatible(rc.agent.name, AGENTS[rc.agent.name], rc.env.id, spaces)
+    env, agent = make_env_and_agent(rc, device)
     eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
-    agent = make_agent(rc.agent, rc.exploration, spaces, device, rc.seed)
     log.info(
         "%s on %s (%d envs), device %s, %d steps -> %s",
         rc.agent.name,
@@ -143,6 +138,19 @@ def build(
         trainer.load_checkpoint(ckpt)
         log.info("resumed from step %d of %s", resume_step, rc.resume)
     return trainer, logger
+
+
+def make_env_and_agent(rc: RunConfig, device: Any) -> tuple[Any, Any]:
+    """The training vector env and a fresh agent for it, seeded as every run is."""
+    from rlrun.agents.base import Spaces, check_compatible, make_agent
+    from rlrun.envs import make_vec_env
+    from rlrun.runtime import seed_everything
+
+    seed_everything(rc.seed)
+    env = make_vec_env(rc.env, rc.env.num_envs)
+    spaces = Spaces.of(env, rc.total_timesteps)
+    check_compatible(rc.agent.name, AGENTS[rc.agent.name], rc.env.id, spaces)
+    return env, make_agent(rc.agent, rc.exploration, spaces, device, rc.seed)
 
 
 def write_provenance(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:

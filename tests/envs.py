@@ -58,3 +58,26 @@ gym.register(
     entry_point=ConstantRewardEnv,
     kwargs={"terminate_after": 1, "discrete_obs": True},
 )
+
+
+class NaNRewardEnv(ConstantRewardEnv):
+    """ConstantRewardEnv whose reward turns NaN after `nan_after` steps: a diverging run."""
+
+    def __init__(self, nan_after: int = 150, discrete_obs: bool = True) -> None:
+        super().__init__(discrete_obs=discrete_obs)
+        self.nan_after = nan_after
+        self._total = 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self._total += 1
+        return (
+            obs,
+            reward if self._total < self.nan_after else float("nan"),
+            terminated,
+            truncated,
+            info,
+        )
+
+
+gym.register("NaNReward-v0", entry_point=NaNRewardEnv, max_episode_steps=10)

@@ -1,0 +1,147 @@
+"""`rlrun-eval <run_dir> [key=value ...]`: load a run's best (or last) checkpoint with the run's own
+config, play deterministic episodes, print their statistics and write a video of one.
+
+    rlrun-eval outputs/2026-11-24/10-00-00_dqn_cartpole episodes=20 video=true
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from rlrun.errors import RlrunError
+from rlrun.schema import VIDEO_FORMATS, validate
+
+USAGE = (
+    "usage: rlrun-eval <run_dir> [checkpoint=best|last|<file>] [episodes=10] [seed=<int>] "
+    "[video=false] [video_format=gif|mp4] [device=cpu]"
+)
+
+
+@dataclass
+class EvalArgs:
+    run_dir: Path
+    checkpoint: str = "best"  # best falls back to last when the run saved no best.pt
+    episodes: int = 10
+    seed: int | None = None  # default: the run's eval seed
+    video: bool = False
+    video_format: str = "gif"
+    device: str = "cpu"
+
+
+def parse_args(argv: list[str]) -> EvalArgs:
+    if not argv or argv[0] in ("-h", "--help"):
+        raise RlrunError(USAGE)
+    args = EvalArgs(run_dir=Path(argv[0]))
+    known = {f.name: f.type for f in fields(EvalArgs) if f.name != "run_dir"}
+    for item in argv[1:]:
+        key, sep, value = item.partition("=")
+        if not sep or key not in known:
+            raise RlrunError(
+                f"{item}: expected one of {', '.join(f'{k}=' for k in known)}"
+            )
+        try:
+            if key in ("episodes", "seed"):
+                parsed: object = int(value)
+            elif key == "video":
+                if value.lower() not in ("true", "false"):
+                    raise ValueError
+                parsed = value.lower() == "true"
+            else:
+                parsed = value
+        except ValueError:
+            raise RlrunError(f"{key}: cannot use {value!r}; {USAGE}") from None
+        setattr(args, key, parsed)
+    if args.episodes < 1:
+        raise RlrunError(f"episodes: got {args.episodes}; use 1 or more")
+    if args.video_format not in VIDEO_FORMATS:
+        raise RlrunError(f"video_format: got {args.video_format!r}; use gif or mp4")
+    return args
+
+
+def checkpoint_path(run_dir: Path, which: str) -> Path:
+    directory = run_dir / "checkpoints"
+    if which == "best":
+        return (
+            directory / "best.pt"
+            if (directory / "best.pt").exists()
+            else directory / "last.pt"
+        )
+    if which == "last":
+        return directory / "last.pt"
+    return Path(which)
+
+
+def run_config(run_dir: Path):
+    """The run's own config, as it was last run (a resumed run's is under .hydra/resume/)."""
+    for path in (
+        run_dir / ".hydra" / "resume" / "config.yaml",
+        run_dir / ".hydra" / "config.yaml",
+    ):
+        if path.exists():
+            return validate(OmegaConf.load(path))
+    raise RlrunError(f"{run_dir}: not an rlrun run directory (no .hydra/config.yaml)")
+
+
+def evaluate_run(args: EvalArgs) -> dict:
+    import torch
+
+    from rlrun import checkpoint
+    from rlrun.envs import make_vec_env
+    from rlrun.experiment import make_env_and_agent
+    from rlrun.runtime import resolve_device
+    from rlrun.trainer import evaluate
+    from rlrun.video import record_episode, write_video
+
+    rc = run_config(args.run_dir)
+    torch.set_num_threads(rc.torch_threads)
+    device = resolve_device(args.device)
+    path = checkpoint_path(args.run_dir, args.checkpoint)
+    ckpt = checkpoint.load(path, device)
+    _, agent = make_env_and_agent(rc, device)
+    checkpoint.restore_agent(agent, ckpt["agent"], None)
+    seed = args.seed
+    if seed is None:
+        seed = rc.eval.seed if rc.eval.seed is not None else rc.seed + 10_000
+    eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, args.episodes))
+    ev = evaluate(agent, eval_env, args.episodes, seed, rc.env.success)
+    out = {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
+    if args.video:
+        frames, ret = record_episode(agent, rc.env, seed, rc.video.max_frames)
+        name = f"eval_{path.stem}_step_{ckpt['step']}.{args.video_format}"
+        out["video"] = str(
+            write_video(args.run_dir / "videos" / name, frames, rc.video.fps)
+        )
+        out["video_return"] = ret
+    return out
+
+
+def print_table(out: dict) -> None:
+    rows = [
+        ("checkpoint", f"{out['checkpoint']} (step {out['step']:,})"),
+        ("episodes", str(out["episodes"])),
+        ("mean return", f"{out['mean_return']:.3f}"),
+        ("std return", f"{out['std_return']:.3f}"),
+        ("mean length", f"{out['mean_length']:.1f}"),
+    ]
+    if out["success_rate"] is not None:
+        rows.append(("success rate", f"{out['success_rate']:.3f}"))
+    if "video" in out:
+        rows.append(("video", f"{out['video']} (return {out['video_return']:.3f})"))
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"  {k:<{width}}  {v}" for k, v in rows))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        print_table(evaluate_run(parse_args(sys.argv[1:] if argv is None else argv)))
+    except RlrunError as e:
+        print(f"rlrun-eval: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,481 @@
+"""Checkpoints, resume, interrupts, guards, evaluation and video: runs that survive."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rlrun import checkpoint
+from rlrun.errors import Interrupted
+
+from .conftest import ROOT, compose_config, read_scalars, run_cli
+
+TINY = [
+    "eval.episodes=2",
+    "eval.num_envs=2",
+    "logger.log_every_steps=250",
+    "logger.progress=false",
+]
+
+
+# --- the state walker ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "FrozenLake-v1", "Pendulum-v1"])
+def test_captured_env_continues_exactly(env_id):
+    """An env restored from its captured state steps exactly as the original goes on to."""
+    from rlrun.envs import make_vec_env
+    from rlrun.schema import EnvConfig
+
+    env = make_vec_env(EnvConfig(id=env_id), 2)
+    env.reset(seed=1)
+    env.action_space.seed(1)
+    for _ in range(7):
+        env.step(env.action_space.sample())
+    saved = checkpoint.capture(env, skip=checkpoint.STRUCTURE)
+    actions = [env.action_space.sample() for _ in range(30)]
+    expected = [env.step(a)[:3] for a in actions]
+
+    fresh = make_vec_env(EnvConfig(id=env_id), 2)
+    fresh.reset(seed=99)  # a different episode, overwritten by the restore
+    checkpoint.restore(fresh, saved)
+    for a, (obs, reward, terminated) in zip(actions, expected, strict=True):
+        o, r, t = fresh.step(a)[:3]
+        np.testing.assert_array_equal(o, obs)
+        np.testing.assert_array_equal(r, reward)
+        np.testing.assert_array_equal(t, terminated)
+
+
+def test_capture_refuses_state_held_in_c():
+    pytest.importorskip("Box2D")
+    from rlrun.envs import make_vec_env
+    from rlrun.schema import EnvConfig
+
+    env = make_vec_env(EnvConfig(id="LunarLander-v3"), 1)
+    with pytest.raises(checkpoint.NotCapturable, match="b2World"):
+        checkpoint.capture(env, skip=checkpoint.STRUCTURE)
+
+
+def test_non_finite_values_are_found_by_path():
+    net = torch.nn.Linear(2, 2)
+    tree = checkpoint.capture({"net": net, "q": np.zeros(3)})
+    assert checkpoint.first_non_finite(tree) is None
+    with torch.no_grad():
+        net.bias[1] = float("nan")
+    tree = checkpoint.capture({"net": net, "q": np.zeros(3)})
+    assert checkpoint.first_non_finite(tree) == "net.bias"
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def test_a_crash_mid_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    ckpts = checkpoint.Checkpoints(tmp_path / "checkpoints", keep=2)
+    ckpts.save(100, {"step": 100, "w": torch.ones(3)})
+
+    real_save = torch.save
+
+    def crash_halfway(obj, f):
+        real_save(obj, f)
+        f.truncate(f.tell() // 2)  # half the bytes are on disk when the process dies
+        raise OSError("simulated crash during the write")
+
+    monkeypatch.setattr(torch, "save", crash_halfway)
+    with pytest.raises(OSError, match="simulated crash"):
+        ckpts.save(200, {"step": 200, "w": torch.zeros(3)})
+    monkeypatch.undo()
+
+    data = checkpoint.load(ckpts.last)
+    assert data["step"] == 100
+    assert torch.equal(data["w"], torch.ones(3))
+    assert sorted(p.name for p in ckpts.dir.iterdir()) == ["last.pt", "step_100.pt"]
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path):
+    ckpts = checkpoint.Checkpoints(tmp_path, keep=2)
+    for step in (10, 20, 30):
+        ckpts.save(step, {"step": step})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "last.pt",
+        "step_20.pt",
+        "step_30.pt",
+    ]
+    assert checkpoint.load(ckpts.last)["step"] == 30
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such checkpoint"),
+        (b"not a checkpoint at all", "not a checkpoint file"),
+        ("truncated", "truncated or damaged"),
+        ("foreign", "not an rlrun checkpoint"),
+        ("code", "holds objects other than plain data"),
+    ],
+)
+def test_bad_checkpoint_files_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "x.pt"
+    if content == "truncated":
+        torch.save({"format": checkpoint.FORMAT, "w": torch.zeros(1000)}, path)
+        path.write_bytes(path.read_bytes()[:2000])
+    elif content == "foreign":
+        torch.save({"state_dict": {"w": torch.zeros(1)}}, path)
+    elif content == "code":
+        torch.save({"format": checkpoint.FORMAT, "x": Interrupted(2)}, path)
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(checkpoint.CheckpointError, match=message) as info:
+        checkpoint.load(path)
+    assert "\n" not in str(info.value)
+
+
+# --- resume equivalence --------------------------------------------------------------------------
+
+
+def _build(run_dir: Path, *overrides: str):
+    from rlrun.experiment import build
+    from rlrun.schema import validate
+
+    cfg = compose_config(*TINY, *overrides)
+    return build(validate(cfg), cfg, run_dir)
+
+
+def _train(run_dir: Path, *overrides: str, interrupt_at: int | None = None):
+    """Train as `rlrun` would; with `interrupt_at`, a SIGINT arrives during that step."""
+    trainer, logger = _build(run_dir, *overrides)
+    if interrupt_at is not None:
+
+        def signal_at(step, _result):
+            if step == interrupt_at:
+                trainer._on_signal(signal.SIGINT)
+            return False
+
+        trainer.on_eval = signal_at
+    try:
+        trainer.train()
+    finally:
+        logger.close()
+    return trainer
+
+
+RESUME_CASES = {
+    "qlearning": ["agent=qlearning", "env=frozenlake", "total_timesteps=4000"],
+    "sarsa": ["agent=sarsa", "env=cliffwalking", "total_timesteps=4000"],
+    "dqn": [
+        "agent=dqn",
+        "env=cartpole",
+        "total_timesteps=3000",
+        "agent.learning_starts=500",
+        "agent.buffer_size=5000",
+        "agent.target_update_interval=300",
+    ],
+    "dqn_per_nstep": [
+        "agent=dqn",
+        "env=cartpole",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+        "agent.learning_starts=500",
+        "agent.n_step=3",
+        "agent.prioritized_replay=true",
+    ],
+    "ppo": ["agent=ppo", "env=cartpole", "env.num_envs=2", "total_timesteps=3000"],
+    "sac": [
+        "agent=sac",
+        "env=pendulum",
+        "total_timesteps=2000",
+        "agent.learning_starts=1000",
+        "agent.batch_size=32",
+        "agent.net_arch=[32,32]",
+    ],
+}
+
+
+@pytest.mark.parametrize("case", list(RESUME_CASES))
+def test_interrupted_and_resumed_equals_straight(tmp_path, case):
+    """N steps, a SIGINT, resume to N+M == N+M straight: same weights, evaluations and curves."""
+    overrides = [
+        *RESUME_CASES[case],
+        "eval.every_steps=500",
+        "checkpoint.every_steps=1000",
+        "checkpoint.save_replay_buffer=true",
+    ]
+    straight = _train(tmp_path / "straight", *overrides)
+    with pytest.raises(Interrupted):
+        _train(tmp_path / "resumed", *overrides, interrupt_at=1500)
+    assert checkpoint.load(tmp_path / "resumed/checkpoints/last.pt")["step"] == 1500
+    resumed = _train(tmp_path / "resumed", *overrides, f"resume={tmp_path / 'resumed'}")
+
+    want = checkpoint.capture_agent(straight.agent, replay=True)
+    got = checkpoint.capture_agent(resumed.agent, replay=True)
+    assert_same_tree(got, want)
+    a, b = straight.result, resumed.result
+    assert (b.steps, b.episodes) == (a.steps, a.episodes)
+    assert [(s, r) for s, _, r in b.evaluations] == [
+        (s, r) for s, _, r in a.evaluations
+    ]
+    assert b.final_eval == a.final_eval
+
+    want_tb = read_scalars(tmp_path / "straight")
+    got_tb = read_scalars(tmp_path / "resumed")
+    for tag in ("charts/episodic_return", "eval/mean_return"):
+        assert got_tb[tag] == want_tb[tag], tag
+    for (
+        tag,
+        points,
+    ) in got_tb.items():  # no duplicated or missing steps after the resume
+        steps = [s for s, _ in points]
+        assert steps == sorted(steps), tag
+        if not tag.startswith("charts/episodic"):
+            assert len(steps) == len(set(steps)), tag
+            assert steps == [s for s, _ in want_tb[tag]], tag
+
+
+def assert_same_tree(got, want, path=""):
+    if isinstance(want, torch.Tensor):
+        assert torch.equal(got, want), path
+    elif isinstance(want, dict):
+        assert got.keys() == want.keys(), path
+        for k in want:
+            assert_same_tree(got[k], want[k], f"{path}.{k}")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_same_tree(g, w, f"{path}[{i}]")
+    else:
+        assert got == want, path
+
+
+def test_resume_refuses_another_config(tmp_path):
+    overrides = ["agent=qlearning", "env=frozenlake", "total_timesteps=2000"]
+    _train(tmp_path / "run", *overrides, "eval.every_steps=1000")
+    with pytest.raises(
+        checkpoint.CheckpointError, match=r"agent.gamma=0.99 in the checkpoint, 0.5 now"
+    ):
+        _build(
+            tmp_path / "run",
+            *overrides,
+            "agent.gamma=0.5",
+            "total_timesteps=4000",
+            f"resume={tmp_path / 'run'}",
+        )
+
+
+# --- the real command: signals, NaN, provenance, eval and video ----------------------------------
+
+LONG_DQN = [
+    "agent=dqn",
+    "env=cartpole",
+    "total_timesteps=12000",
+    "eval.every_steps=4000",
+    "agent.learning_starts=500",
+    "checkpoint.every_steps=500",
+    "checkpoint.save_replay_buffer=true",
+    *TINY,
+]
+
+
+def start_rlrun(run_dir: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    exe = Path(sys.executable).with_name("rlrun")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun"]
+    return subprocess.Popen(
+        [*cmd, *args, f"hydra.run.dir={run_dir}"],
+        cwd=run_dir.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)],
+)
+def test_a_killed_run_resumes_to_the_end(tmp_path, signum, code):
+    run_dir = tmp_path / "run"
+    proc = start_rlrun(run_dir, *LONG_DQN)
+    wait_for(run_dir / "checkpoints" / "step_1000.pt", proc)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code, stderr
+
+    last = checkpoint.load(run_dir / "checkpoints" / "last.pt")
+    assert 1000 <= last["step"] < 12000
+    if signum != signal.SIGKILL:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        assert summary["status"] == "interrupted"
+        assert "Traceback" not in stderr
+        # the interrupt was handled at a step boundary, with a checkpoint of that very step
+        assert last["step"] > 1000 or (run_dir / "checkpoints/step_1500.pt").exists()
+
+    proc = run_cli(f"resume={run_dir}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["steps"] == 12000
+    assert summary["resumed_from_step"] == last["step"]
+    scalars = read_scalars(run_dir)
+    sps_steps = [s for s, _ in scalars["charts/SPS"]]
+    assert sps_steps == list(range(250, 12001, 250))  # no gap, no duplicate
+    assert [s for s, _ in scalars["eval/mean_return"]] == [4000, 8000, 12000]
+    provenance = json.loads((run_dir / "provenance.json").read_text())
+    assert len(provenance["runs"]) == 2
+    assert any("resume=" in a for a in provenance["runs"][1]["overrides"])
+
+
+def test_provenance_records_config_overrides_and_versions(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        "agent=qlearning",
+        "env=frozenlake",
+        "total_timesteps=1000",
+        "eval.every_steps=500",
+        *TINY,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads((run_dir / "provenance.json").read_text())["runs"]
+    assert "agent=qlearning" in entry["overrides"]
+    assert entry["config"]["agent"]["name"] == "qlearning"
+    assert entry["config"]["total_timesteps"] == 1000
+    assert entry["packages"]["torch"] == torch.__version__.split("+")[0] or entry[
+        "packages"
+    ]["torch"].startswith(torch.__version__.split("+")[0])
+    for name in ("rlrun", "gymnasium", "numpy"):
+        assert entry["packages"][name]
+
+
+def test_resume_errors_are_one_line(tmp_path):
+    proc = run_cli(f"resume={tmp_path / 'nothing'}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "not an rlrun run directory" in proc.stderr
+
+    run_dir = tmp_path / "run"
+    ok = run_cli(
+        "agent=qlearning",
+        "env=frozenlake",
+        "total_timesteps=1000",
+        "eval.every_steps=500",
+        *TINY,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert ok.returncode == 0, ok.stderr
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"PK\x03\x04 cut short")
+    proc = run_cli(f"resume={run_dir}", "total_timesteps=2000", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "truncated or damaged" in proc.stderr
+
+    proc = run_cli(f"resume={run_dir}", "env=cartpole", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "config differs" in proc.stderr or "env" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("log_every", "message"),
+    [
+        (
+            50,
+            "step 150: losses/td_loss is nan; training stopped",
+        ),  # the loss, logged first
+        (
+            1000,
+            "step 200: agent.q holds NaN or inf; not saved",
+        ),  # the table, at its save
+    ],
+)
+def test_nan_stops_the_run_cleanly(tmp_path, log_every, message):
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        "agent=qlearning",
+        "env=custom",
+        "env.id=tests.envs:NaNReward-v0",  # rewards turn NaN at step 150
+        "total_timesteps=5000",
+        "eval.every_steps=1000",
+        "eval.episodes=2",
+        "checkpoint.every_steps=100",
+        f"logger.log_every_steps={log_every}",
+        "logger.progress=false",
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert message in proc.stderr
+    assert "the last good checkpoint is" in proc.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert "NonFiniteError" in summary["error"]
+    last = checkpoint.load(run_dir / "checkpoints" / "last.pt")
+    assert last["step"] == 100
+    assert checkpoint.first_non_finite(last["agent"]) is None
+
+
+def test_eval_command_and_training_videos(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        "agent=dqn",
+        "env=cartpole",
+        "total_timesteps=1000",
+        "eval.every_steps=500",
+        "agent.learning_starts=200",
+        "video.every_steps=500",
+        "video.max_frames=40",
+        *TINY,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for step in (500, 1000):
+        assert (run_dir / "videos" / f"step_{step}.gif").stat().st_size > 1000
+
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"images": 0})
+    acc.Reload()
+    images = acc.Images("videos/eval")
+    assert [im.step for im in images] == [500, 1000]
+    assert images[0].encoded_image_string[:6] == b"GIF89a"
+
+    exe = Path(sys.executable).with_name("rlrun-eval")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun.eval_cli"]
+    out = subprocess.run(
+        [*cmd, str(run_dir), "episodes=3", "video=true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "mean return" in out.stdout
+    assert "best.pt" in out.stdout
+    (video,) = (run_dir / "videos").glob("eval_best_*.gif")
+    assert video.stat().st_size > 1000
+
+    out = subprocess.run(
+        [*cmd, str(run_dir), "episodes=0"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("rlrun-eval: error: episodes")

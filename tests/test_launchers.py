@@ -124,10 +124,15 @@ def check_completed(proc, jobs: list[Path], n: int) -> None:
 
 
 def check_fresh_state(jobs: list[Path], seeds: list[int]) -> set[int]:
-    """Each job ran with one torch thread and its own seeds, whichever process ran it before;
-    returns the worker pids seen."""
+    """Each job ran with one torch thread and its own seeds, whichever process ran it before, and
+    its log file has its own lines only; returns the worker pids seen."""
     pids = set()
     for job, seed in zip(jobs, seeds, strict=True):
+        log = (job / "rlrun.log").read_text()
+        assert f"-> {job}\n" in log, log
+        assert log.count(" -> ") == 1, (
+            log
+        )  # no other job's "<agent> on <env> ... -> <dir>"
         built = probes(job)
         assert built, job.name
         for p in built:

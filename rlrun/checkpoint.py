@@ -12,10 +12,12 @@ a piece of its state, and nothing but plain data is ever unpickled: files load w
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import pickle
 import random
+import types
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,14 @@ class NotCapturable(Exception):
 
 
 _SKIP = {"__skip__": True}
+# Functions and classes (a loss function, an env factory) are code, not state.
+CODE = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    functools.partial,
+    type,
+)
 
 
 def capture(
@@ -61,7 +71,7 @@ def capture(
         return {"__ndarray__": [arr.dtype.str, list(arr.shape), arr.tobytes(), scalar]}
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return obj
-    if isinstance(obj, skip) or callable(obj) and not isinstance(obj, torch.nn.Module):
+    if isinstance(obj, skip + CODE):
         return _SKIP
     if isinstance(obj, np.dtype):
         return {"__dtype__": obj.str}

@@ -7,8 +7,6 @@ agent carries them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 
@@ -28,12 +26,6 @@ class RunningMeanStd:
         m2 = self.var * self.count + batch_var * n + delta**2 * self.count * n / total
         self.var = m2 / total
         self.count = total
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.mean, self.var, self.count = state["mean"], state["var"], state["count"]
 
 
 class ObsNormalizer:

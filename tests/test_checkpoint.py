@@ -188,6 +188,15 @@ RESUME_CASES = {
         "agent.prioritized_replay=true",
     ],
     "ppo": ["agent=ppo", "env=cartpole", "env.num_envs=2", "total_timesteps=3000"],
+    "ppo_normalized": [
+        "agent=ppo",
+        "env=pendulum",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+        "agent.n_steps=256",
+        "agent.normalize_obs=true",
+        "agent.normalize_reward=true",
+    ],
     "sac": [
         "agent=sac",
         "env=pendulum",

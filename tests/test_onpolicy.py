@@ -204,9 +204,14 @@ def test_normalization_statistics_are_frozen_for_evaluation_and_saved(tmp_path):
     before = agent.obs_norm.rms.mean.copy()
     agent.act(np.ones((2, 3), np.float32), explore=False)
     np.testing.assert_array_equal(agent.obs_norm.rms.mean, before)
-    state = agent.state_dict()
-    np.testing.assert_array_equal(state["obs_rms"]["mean"], before)
-    assert "reward_rms" in state
+    from rlrun.checkpoint import capture_agent, restore_agent
+
+    state, _ = capture_agent(agent, replay=False)  # what a checkpoint keeps of them
+    agent.obs_norm.rms.mean[:] = 0.0
+    agent.reward_scaler.rms.var = 123.0
+    restore_agent(agent, state, None)
+    np.testing.assert_array_equal(agent.obs_norm.rms.mean, before)
+    assert agent.reward_scaler.rms.var != 123.0
 
 
 def test_ppo_clipped_losses_by_hand():

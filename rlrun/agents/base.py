@@ -82,12 +82,6 @@ class Agent:
         """The exploration strategy's current (name, value) for charts/<name>, if it has one."""
         return None
 
-    def state_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        raise NotImplementedError
-
 
 def space_kind(space: gym.Space) -> str:
     if isinstance(space, gym.spaces.Discrete):

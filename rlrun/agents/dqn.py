@@ -7,8 +7,6 @@ Switches for the standard improvements: dueling heads, n-step returns, prioritiz
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -154,15 +152,3 @@ class DQN(OffPolicyAgent):
 
     def exploration_value(self) -> tuple[str, float]:
         return self.strategy.tag, self.strategy.value
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "q_net": self.q_net.state_dict(),
-            "target_net": self.target_net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.q_net.load_state_dict(state["q_net"])
-        self.target_net.load_state_dict(state["target_net"])
-        self.optimizer.load_state_dict(state["optimizer"])

@@ -265,25 +265,6 @@ class OnPolicyAgent(Agent):
         self._explained_variance = []
         return out
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-        }
-        if self.obs_norm is not None:
-            state["obs_rms"] = self.obs_norm.rms.state_dict()
-        if self.reward_scaler is not None:
-            state["reward_rms"] = self.reward_scaler.rms.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.obs_norm is not None:
-            self.obs_norm.rms.load_state_dict(state["obs_rms"])
-        if self.reward_scaler is not None:
-            self.reward_scaler.rms.load_state_dict(state["reward_rms"])
-
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     if mask is None:

@@ -121,20 +121,3 @@ class SAC(ContinuousOffPolicyAgent):
                 q_values=q.detach().mean(),
                 entropy=-logp.detach().mean(),
             )
-
-    def state_dict(self) -> dict[str, Any]:
-        state = {name: getattr(self, name).state_dict() for name in self.PARTS}
-        state["log_alpha"] = self.log_alpha.detach().clone()
-        if self.alpha_optimizer is not None:
-            state["alpha_optimizer"] = self.alpha_optimizer.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name in self.PARTS:
-            getattr(self, name).load_state_dict(state[name])
-        with torch.no_grad():
-            self.log_alpha.copy_(state["log_alpha"])
-        if self.alpha_optimizer is not None:
-            self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
-
-    PARTS = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer")

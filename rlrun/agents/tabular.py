@@ -79,12 +79,6 @@ class TabularAgent(Agent):
     def exploration_value(self) -> tuple[str, float]:
         return self.strategy.tag, self.strategy.value
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"q": self.q.copy()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.q[...] = state["q"]
-
 
 class QLearning(TabularAgent):
     """Off-policy: bootstrap from the greedy action, max_a' Q(s', a')."""

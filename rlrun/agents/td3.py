@@ -120,19 +120,3 @@ class TD3(ContinuousOffPolicyAgent):
 
     def exploration_value(self) -> tuple[str, float]:
         return self.noise.tag, self.noise.value
-
-    def state_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name).state_dict() for name in self.PARTS}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name in self.PARTS:
-            getattr(self, name).load_state_dict(state[name])
-
-    PARTS = (
-        "actor",
-        "critic",
-        "actor_target",
-        "critic_target",
-        "actor_optimizer",
-        "critic_optimizer",
-    )

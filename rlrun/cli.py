@@ -29,6 +29,16 @@ def app(cfg: DictConfig) -> float:
     from rlrun.experiment import run
 
     hydra_cfg = HydraConfig.get()
+    if (
+        hydra_cfg.runtime.choices.get("hparams_search") is not None
+        and hydra_cfg.mode != RunMode.MULTIRUN
+    ):
+        print(
+            "rlrun: error: hparams_search: a search runs many jobs; add -m "
+            "(rlrun -m ... hparams_search=<family>)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     try:
         return run(
             cfg,
@@ -62,6 +72,7 @@ def one_line(e: BaseException) -> str:
 def main() -> None:
     # Let errors reach us instead of Hydra's traceback printer; we print user errors in one line.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    register_sweeper()
     try:
         sys.argv = resume_argv(sys.argv)
         app()
@@ -77,6 +88,17 @@ def main() -> None:
         if not finish_sweep():
             raise  # not the user's input but a bug: its traceback is what we want to see
     report_failed_jobs()
+
+
+def register_sweeper() -> None:
+    """Make `hydra/sweeper=rlrun_optuna` known. Hydra accepts plugins only from the
+    `hydra_plugins` namespace package and finds them by scanning it, which misses editable
+    installs, so the sweeper is registered here (its import stores its config; no optuna yet)."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.rlrun_search import PrunedSweeper
+
+    Plugins.instance().register(PrunedSweeper)
 
 
 def resume_argv(argv: list[str]) -> list[str]:

@@ -32,11 +32,9 @@ def test_help_lists_groups_fast_without_torch():
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'torch imported for --help'\n"
     )
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
-    elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     for line in (
         "agent: a2c, ddpg, dqn, expected_sarsa, ppo, qlearning, reinforce, sac, sarsa, td3",
@@ -44,7 +42,6 @@ def test_help_lists_groups_fast_without_torch():
         "env: acrobot, cartpole, cliffwalking, custom, frozenlake",
     ):
         assert line in proc.stdout
-    assert elapsed < 3.0  # generous for a loaded CI machine; ~0.4 s here
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
@@ -64,3 +71,46 @@ def run_ok(*args: str, run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     proc = run_cli(*args, f"hydra.run.dir={run_dir}", cwd=run_dir.parent)
     assert proc.returncode == 0, proc.stderr
     return read_scalars(run_dir)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, body: dict | None = None) -> Any:
+    """GET, or POST `body` as JSON; the decoded JSON answer."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def tensorboard_server(logdir: Path, runs: int = 1) -> Iterator[str]:
+    """A real `tensorboard` on 127.0.0.1 over `logdir`; yields its base URL once it lists at
+    least `runs` runs (or after a minute, leaving the caller's assertions to say what is missing)."""
+    exe = Path(sys.executable).with_name("tensorboard")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "tensorboard.main"]
+    port = free_port()
+    server = subprocess.Popen(
+        [*cmd, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if len(get(f"{base}/data/runs")) >= runs:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

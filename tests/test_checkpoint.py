@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,14 @@ import torch
 from rlrun import checkpoint
 from rlrun.errors import Interrupted
 
-from .conftest import ROOT, compose_config, read_scalars, run_cli
+from .conftest import (
+    ROOT,
+    compose_config,
+    get,
+    read_scalars,
+    run_cli,
+    tensorboard_server,
+)
 
 TINY = [
     "eval.episodes=2",
@@ -468,6 +476,16 @@ def test_eval_command_and_training_videos(tmp_path):
     images = acc.Images("videos/eval")
     assert [im.step for im in images] == [500, 1000]
     assert images[0].encoded_image_string[:6] == b"GIF89a"
+    with tensorboard_server(
+        run_dir
+    ) as base:  # what the Images tab of the web page shows
+        (run,) = get(f"{base}/data/runs")
+        assert get(f"{base}/data/plugin/images/tags")[run]["videos/eval"]
+        shown = get(f"{base}/data/plugin/images/images?run={run}&tag=videos/eval")
+        assert [im["step"] for im in shown] == [500, 1000]
+        url = f"{base}/data/plugin/images/individualImage?{shown[-1]['query']}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read()[:6] == b"GIF89a"
 
     exe = Path(sys.executable).with_name("rlrun-eval")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun.eval_cli"]

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import read_scalars, run_cli, run_ok
+from .conftest import get, read_scalars, run_cli, run_ok, tensorboard_server
 
 TINY = [
     "total_timesteps=3000",
@@ -204,49 +201,10 @@ def test_multirun_keeps_going_past_a_failed_job(sweep):
         assert read_scalars(job)["eval/mean_return"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def test_tensorboard_server_shows_every_job_with_hparams(sweep):
     _, sweep_dir = sweep
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tensorboard.main",
-            "--logdir",
-            str(sweep_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(60):  # the server is ready within a few seconds
-            try:
-                runs = get(f"{base}/data/runs")
-                if len(runs) >= 2:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
+    with tensorboard_server(sweep_dir, runs=2) as base:
+        runs = get(f"{base}/data/runs")
         completed = sorted(r for r in runs if not r.startswith("1_"))
         assert len(completed) == 2, runs
         tags = get(f"{base}/data/plugin/scalars/tags")
@@ -274,6 +232,3 @@ def test_tensorboard_server_shows_every_job_with_hparams(sweep):
         )
         gammas = sorted(g["hparams"]["agent.gamma"] for g in sessions["sessionGroups"])
         assert gammas == [0.9, 0.99]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +26,7 @@ from rlrun.report import (
     write_report,
 )
 
-from .conftest import read_scalars, run_cli
+from .conftest import get, read_scalars, run_cli, tensorboard_server
 
 TINY = [
     "total_timesteps=3000",
@@ -37,22 +35,6 @@ TINY = [
     "eval.num_envs=2",
     "logger.progress=false",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str, body: dict | None = None):
-    """GET, or POST `body` as JSON; the decoded JSON answer."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 # ------------------------------------------------------------------------------ pure maths
@@ -487,29 +469,8 @@ def test_tensorboard_lists_every_job_with_its_hparams_and_metrics(sweep):
         name: s for name, s in jobs_of(sweep_dir).items() if s["status"] == "completed"
     }
     assert len(jobs) == 4
-    port = free_port()
-    tensorboard = Path(sys.executable).with_name("tensorboard")
-    cmd = (
-        [str(tensorboard)]
-        if tensorboard.exists()
-        else [sys.executable, "-m", "tensorboard.main"]
-    )
-    server = subprocess.Popen(
-        [*cmd, "--logdir", str(sweep_dir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        runs: list[str] = []
-        for _ in range(120):  # ready within a few seconds; give up after a minute
-            try:
-                runs = get(f"{base}/data/runs")
-                if set(jobs) <= set(runs):
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
+    with tensorboard_server(sweep_dir, runs=len(jobs)) as base:
+        runs = get(f"{base}/data/runs")
         assert sorted(runs) == sorted(jobs)  # failed jobs never got to write events
 
         for run, summary in jobs.items():
@@ -564,9 +525,6 @@ def test_tensorboard_lists_every_job_with_its_hparams_and_metrics(sweep):
             assert values["eval/mean_return"] == pytest.approx(
                 summary["final_eval"]["mean_return"]
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_the_sweeps_event_files_hold_no_experiment_summary(sweep):

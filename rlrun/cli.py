@@ -101,10 +101,22 @@ def register_sweeper() -> None:
     Plugins.instance().register(PrunedSweeper)
 
 
+CONFIG_GROUPS = (
+    "agent",
+    "env",
+    "exploration",
+    "hyperparams",
+    "experiment",
+    "debug",
+    "hparams_search",
+)
+
+
 def resume_argv(argv: list[str]) -> list[str]:
     """`rlrun resume=<run_dir> [overrides]` -> the same run's saved config as the primary config,
-    written back into its own directory; the original .hydra/ files are kept, this invocation's
-    go to .hydra/resume/ (and a later resume starts from those)."""
+    written back into its own directory. The original .hydra/ files are kept; once the
+    checkpoint accepts the config, it is saved as .hydra/resume/config.yaml, which a later
+    resume starts from."""
     found = [a for a in argv[1:] if a.startswith("resume=")]
     if not found:
         return argv
@@ -123,6 +135,12 @@ def resume_argv(argv: list[str]) -> list[str]:
         )
     quoted = "'" + str(run_dir).replace("'", "\\'") + "'"
     rest = [a for a in argv[1:] if a != found[0]]
+    groups = [a for a in rest if a.split("=", 1)[0].lstrip("+~") in CONFIG_GROUPS]
+    if groups:
+        raise RlrunError(
+            f"resume: {groups[0]}: a resumed run keeps its config groups; start a new run "
+            "to change them"
+        )
     return [
         argv[0],
         f"--config-path={config_dir}",
@@ -130,7 +148,7 @@ def resume_argv(argv: list[str]) -> list[str]:
         *rest,
         f"++resume={quoted}",
         f"hydra.run.dir={quoted}",
-        "hydra.output_subdir=.hydra/resume",
+        "hydra.output_subdir=null",  # the run's own .hydra/ stays; rlrun saves .hydra/resume/
         "hydra.job.name=rlrun",
     ]
 

@@ -97,6 +97,9 @@ def build(
     if rc.resume is not None:
         ckpt = checkpoint.load(Path(rc.resume) / "checkpoints" / "last.pt", device)
         checkpoint.check_resumable(ckpt, rc)
+        # what the next resume starts from (e.g. a longer total_timesteps)
+        (run_dir / ".hydra" / "resume").mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(cfg, run_dir / ".hydra" / "resume" / "config.yaml")
     env, agent = make_env_and_agent(rc, device)
     eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
     log.info(

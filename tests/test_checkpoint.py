@@ -358,8 +358,7 @@ def test_a_killed_run_resumes_to_the_end(tmp_path, signum, code):
     assert any("resume=" in a for a in provenance["runs"][1]["overrides"])
 
 
-def test_provenance_records_config_overrides_and_versions(tmp_path):
-    run_dir = tmp_path / "run"
+def quick_run(run_dir: Path) -> None:
     proc = run_cli(
         "agent=qlearning",
         "env=frozenlake",
@@ -367,46 +366,64 @@ def test_provenance_records_config_overrides_and_versions(tmp_path):
         "eval.every_steps=500",
         *TINY,
         f"hydra.run.dir={run_dir}",
-        cwd=tmp_path,
+        cwd=run_dir.parent,
     )
     assert proc.returncode == 0, proc.stderr
-    (entry,) = json.loads((run_dir / "provenance.json").read_text())["runs"]
+
+
+def test_provenance_records_config_overrides_and_versions(tmp_path):
+    quick_run(tmp_path / "run")
+    (entry,) = json.loads((tmp_path / "run/provenance.json").read_text())["runs"]
     assert "agent=qlearning" in entry["overrides"]
     assert entry["config"]["agent"]["name"] == "qlearning"
     assert entry["config"]["total_timesteps"] == 1000
-    assert entry["packages"]["torch"] == torch.__version__.split("+")[0] or entry[
-        "packages"
-    ]["torch"].startswith(torch.__version__.split("+")[0])
-    for name in ("rlrun", "gymnasium", "numpy"):
+    assert entry["packages"]["torch"] == torch.__version__
+    for name in ("rlrun", "gymnasium", "numpy", "hydra-core"):
         assert entry["packages"][name]
 
 
-def test_resume_errors_are_one_line(tmp_path):
-    proc = run_cli(f"resume={tmp_path / 'nothing'}", cwd=tmp_path)
+def one_line_error(proc: subprocess.CompletedProcess, message: str) -> None:
     assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0
-    assert "not an rlrun run directory" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert message in proc.stderr
 
-    run_dir = tmp_path / "run"
-    ok = run_cli(
-        "agent=qlearning",
-        "env=frozenlake",
-        "total_timesteps=1000",
-        "eval.every_steps=500",
-        *TINY,
-        f"hydra.run.dir={run_dir}",
-        cwd=tmp_path,
+
+def test_resume_errors_are_one_line_and_change_nothing(tmp_path):
+    one_line_error(
+        run_cli(f"resume={tmp_path / 'nothing'}", cwd=tmp_path),
+        "not an rlrun run directory",
     )
-    assert ok.returncode == 0, ok.stderr
-    (run_dir / "checkpoints" / "last.pt").write_bytes(b"PK\x03\x04 cut short")
-    proc = run_cli(f"resume={run_dir}", "total_timesteps=2000", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0
-    assert "truncated or damaged" in proc.stderr
+    run_dir = tmp_path / "run"
+    quick_run(run_dir)
+    one_line_error(
+        run_cli(f"resume={run_dir}", cwd=tmp_path),
+        "the run already finished (1000 of total_timesteps=1000 steps)",
+    )
+    one_line_error(
+        run_cli(f"resume={run_dir}", "env=cartpole", cwd=tmp_path),
+        "resume: env=cartpole: a resumed run keeps its config groups",
+    )
+    one_line_error(
+        run_cli(
+            f"resume={run_dir}", "agent.gamma=0.5", "total_timesteps=2000", cwd=tmp_path
+        ),
+        "agent.gamma=0.99 in the checkpoint, 0.5 now",
+    )
+    assert not (
+        run_dir / ".hydra" / "resume"
+    ).exists()  # a refused resume leaves no trace
 
-    proc = run_cli(f"resume={run_dir}", "env=cartpole", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "config differs" in proc.stderr or "env" in proc.stderr
+    last = run_dir / "checkpoints" / "last.pt"
+    good = last.read_bytes()
+    last.write_bytes(good[: len(good) // 2])
+    one_line_error(
+        run_cli(f"resume={run_dir}", "total_timesteps=2000", cwd=tmp_path),
+        "truncated or damaged",
+    )
+    last.write_bytes(good)
+    proc = run_cli(f"resume={run_dir}", "total_timesteps=2000", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 2000
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ when a job failed, so the CLI calls `finish_sweep` itself on that path.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import sys
@@ -42,6 +43,16 @@ class JobReport(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _SWEEP.clear()
         _SWEEP.update(dir=Path(str(config.hydra.sweep.dir)), start=time.time())
+        launcher = config.hydra.launcher
+        if str(launcher.get("_target_", "")).endswith(".RayLauncher") and (
+            launcher.ray.init.get("address") == "local"
+        ):
+            # A machine-local Ray listens on loopback only with this switch (read at import,
+            # which the launcher does after this point); without it Ray binds every interface.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        finish_sweep(Path(str(config.hydra.sweep.dir)))
 
     def on_job_end(
         self, config: DictConfig, job_return: JobReturn, **kwargs: Any
@@ -74,9 +85,6 @@ def picklable(err: BaseException) -> BaseException:
     except Exception:  # noqa: BLE001 - whatever pickling raises, the job's failure must arrive
         cls = RlrunError if isinstance(err, RlrunError) else RuntimeError
         return cls(f"{type(err).__name__}: {err}")
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        finish_sweep(Path(str(config.hydra.sweep.dir)))
 
 
 def finish_sweep(sweep_dir: Path | None = None) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -72,6 +73,12 @@ def one_line(e: BaseException) -> str:
 def main() -> None:
     # Let errors reach us instead of Hydra's traceback printer; we print user errors in one line.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    # conf/hydra/launcher/ray.yaml deliberately shadows the plugin's own `ray` defaults
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema",
+        category=UserWarning,
+    )
     register_sweeper()
     try:
         sys.argv = resume_argv(sys.argv)

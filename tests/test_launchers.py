@@ -206,8 +206,8 @@ def test_joblib_failed_job_keeps_the_others(tmp_path):
 @needs("hydra_plugins.hydra_ray_launcher", "ray")
 def test_ray_fresh_local_instance_on_loopback(tmp_path, monkeypatch):
     # One Ray start (6-10 s) for: reused workers, fresh state per job, a failed job (#1).
-    # Ray's switch for a machine-local instance: every server listens on loopback only.
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    # rlrun sets Ray's switch for a machine-local instance: its servers listen on loopback only.
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
     proc, jobs = sweep(
         tmp_path,
         "hydra/launcher=ray",

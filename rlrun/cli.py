@@ -91,7 +91,12 @@ def main() -> None:
         if not finish_sweep():
             print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
             sys.exit(2)
-    except Exception:
+    except Exception as e:
+        if str(e).startswith(
+            "Only one of --run, --multirun, --cfg"
+        ):  # Hydra's flag check
+            print(f"rlrun: error: {e}", file=sys.stderr)
+            sys.exit(2)
         if not finish_sweep():
             raise  # not the user's input but a bug: its traceback is what we want to see
     report_failed_jobs()

@@ -49,6 +49,10 @@ def test_help_lists_groups_fast_without_torch():
             "agent=nope: no such option; choose one of: a2c, ddpg, dqn, expected_sarsa",
         ),
         (
+            ["-m", "--cfg", "job"],
+            "Only one of --run, --multirun, --cfg, --info and --shell_completion",
+        ),
+        (
             ["agent.lr=0.1"],
             "agent.lr: unknown key; did you mean 'agent.learning_rate'?",
         ),

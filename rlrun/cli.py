@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
@@ -13,7 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
@@ -23,6 +24,21 @@ from omegaconf.errors import (
 from rlrun.callbacks import finish_sweep
 from rlrun.errors import Interrupted, RlrunError
 from rlrun.schema import unknown_key_message
+
+MAX_DIRNAME = 120  # a sweep job's directory name; file systems stop at 255 bytes
+
+
+def short_dirname(name: str) -> str:
+    """A job's overrides as its directory name, cut with a hash of the whole when too long (a
+    pasted search result easily has a dozen overrides); .hydra/overrides.yaml keeps them all."""
+    if len(name.encode()) <= MAX_DIRNAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name.encode()[: MAX_DIRNAME - 11].decode(errors='ignore')}_{digest}"
+
+
+# Registered on import: parallel launchers' workers import this module to run `app`.
+OmegaConf.register_new_resolver("rlrun_dirname", short_dirname, replace=True)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

@@ -236,3 +236,14 @@ def test_tensorboard_server_shows_every_job_with_hparams(sweep):
         )
         gammas = sorted(g["hparams"]["agent.gamma"] for g in sessions["sessionGroups"])
         assert gammas == [0.9, 0.99]
+
+
+def test_long_job_directory_names_are_cut_with_a_hash():
+    from rlrun.cli import MAX_DIRNAME, short_dirname
+
+    assert short_dirname("agent=ppo,seed=1") == "agent=ppo,seed=1"
+    a = ",".join(f"agent.key_{i}={i}" for i in range(30))
+    b = a.replace("=29", "=28")
+    assert len(short_dirname(a).encode()) == MAX_DIRNAME
+    assert short_dirname(a).startswith(a[:100])
+    assert short_dirname(a) != short_dirname(b)  # same prefix, different overrides

@@ -27,6 +27,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rlrun.errors import RlrunError
+from rlrun.experiment import FINISHED
 
 # Failures seen in this process, "#<num> (<overrides>): <error>" (basic launcher only).
 FAILED_JOBS: list[str] = []
@@ -158,7 +159,7 @@ def _job_error(job_dir: Path) -> str | None:
     except (OSError, ValueError) as e:
         return f"unreadable summary.json: {e}"
     status = summary.get("status")
-    if status in ("completed", "stopped"):
+    if status in FINISHED:
         return None
     return str(summary.get("error") or f"status {status}")
 

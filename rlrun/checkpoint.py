@@ -12,6 +12,7 @@ a piece of its state, and nothing but plain data is ever unpickled: files load w
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import importlib
 import os
@@ -19,7 +20,7 @@ import pickle
 import random
 import types
 from collections import deque
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import gymnasium as gym
@@ -69,14 +70,29 @@ def capture(
             raise NotCapturable(f"array of Python objects ({type(obj).__name__})")
         scalar = isinstance(obj, np.generic)
         return {"__ndarray__": [arr.dtype.str, list(arr.shape), arr.tobytes(), scalar]}
-    if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+    if obj is None or type(obj) in (bool, int, float, str, bytes):
         return obj
     if isinstance(obj, skip + CODE):
         return _SKIP
+    if isinstance(
+        obj, enum.Enum
+    ):  # before int: an IntEnum is an int, but not a plain one
+        return {"__enum__": capture(obj.value)}
+    if isinstance(obj, (bool, int, float, str, bytes)):
+        raise NotCapturable(f"{type(obj).__qualname__} (a subclass of a builtin)")
+    if isinstance(obj, PurePath):
+        return {"__path__": str(obj)}
+    if isinstance(obj, (set, frozenset)):
+        return {
+            "__set__": [capture(x, skip, seen) for x in obj],
+            "frozen": isinstance(obj, frozenset),
+        }
+    if isinstance(obj, torch.dtype):
+        return {"__torch_dtype__": str(obj).removeprefix("torch.")}
     if isinstance(obj, np.dtype):
         return {"__dtype__": obj.str}
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
+    if isinstance(obj, torch.Tensor):  # a bare parameter (SAC's log_alpha) stays one
+        return obj.detach().clone().requires_grad_(obj.requires_grad)
     if isinstance(obj, (torch.nn.Module, torch.optim.Optimizer)):
         return {"__state_dict__": obj.state_dict()}
     if isinstance(obj, np.random.Generator):
@@ -92,7 +108,7 @@ def capture(
         }
     if isinstance(obj, list):
         return [capture(x, skip, seen) for x in obj]
-    if isinstance(obj, tuple):
+    if isinstance(obj, tuple):  # named tuples are rebuilt as the live value's type
         return {"__tuple__": [capture(x, skip, seen) for x in obj]}
     if isinstance(obj, dict):
         return {
@@ -152,6 +168,22 @@ def restore(current: Any, saved: Any) -> Any:
         return arr
     if "__dtype__" in saved:
         return np.dtype(saved["__dtype__"])
+    if "__enum__" in saved:
+        if not isinstance(current, enum.Enum):
+            raise CheckpointError(
+                "checkpoint holds an enum value where the run has none"
+            )
+        return type(current)(restore(None, saved["__enum__"]))
+    if "__path__" in saved:
+        return Path(saved["__path__"])
+    if "__set__" in saved:
+        items = (restore(None, x) for x in saved["__set__"])
+        return frozenset(items) if saved["frozen"] else set(items)
+    if "__torch_dtype__" in saved:
+        return getattr(torch, saved["__torch_dtype__"])
+    # a network, optimizer or generator is built from the config, never unpickled
+    if current is None and ("__state_dict__" in saved or "__torch_rng__" in saved):
+        raise CheckpointError("checkpoint holds a network or generator the run lacks")
     if "__state_dict__" in saved:
         current.load_state_dict(saved["__state_dict__"])
         return current
@@ -182,7 +214,13 @@ def restore(current: Any, saved: Any) -> Any:
             (restore(None, x) for x in saved["__deque__"]), maxlen=saved["maxlen"]
         )
     if "__tuple__" in saved:
-        return tuple(restore(None, x) for x in saved["__tuple__"])
+        items = saved["__tuple__"]
+        if isinstance(current, tuple) and len(current) == len(items):
+            values = [restore(c, x) for c, x in zip(current, items, strict=True)]
+            return (
+                type(current)(*values) if hasattr(current, "_fields") else tuple(values)
+            )
+        return tuple(restore(None, x) for x in items)
     if "__map__" in saved:
         items = {restore(None, k): v for k, v in saved["__map__"]}
         old = current if isinstance(current, dict) else {}
@@ -203,7 +241,9 @@ def _restore_object(current: Any, saved: dict[str, Any]) -> Any:
         # Only rlrun's own classes are ever created from a checkpoint (e.g. a pending Transition).
         if module.split(".")[0] != "rlrun":
             raise CheckpointError(f"cannot recreate a {qualname} from a checkpoint")
-        cls = getattr(importlib.import_module(module), qualname)
+        cls = functools.reduce(
+            getattr, qualname.split("."), importlib.import_module(module)
+        )
         current = cls.__new__(cls)
     elif type(current).__qualname__ != qualname:
         raise CheckpointError(

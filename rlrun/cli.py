@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -96,6 +97,9 @@ def main() -> None:
         category=UserWarning,
     )
     register_sweeper()
+    # SIGTERM (a scheduler's kill) outside the training loop, e.g. while building the env or
+    # loading a checkpoint, unwinds like Ctrl-C, so the run still records how it ended.
+    signal.signal(signal.SIGTERM, raise_interrupted)
     try:
         sys.argv = resume_argv(sys.argv)
         app()
@@ -116,6 +120,10 @@ def main() -> None:
         if not finish_sweep():
             raise  # not the user's input but a bug: its traceback is what we want to see
     report_failed_jobs()
+
+
+def raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def register_sweeper() -> None:
@@ -145,11 +153,19 @@ def resume_argv(argv: list[str]) -> list[str]:
     written back into its own directory. The original .hydra/ files are kept; once the
     checkpoint accepts the config, it is saved as .hydra/resume/config.yaml, which a later
     resume starts from."""
-    found = [a for a in argv[1:] if a.startswith("resume=")]
+    found = [a for a in argv[1:] if re.match(r"[+~]*resume=", a)]
     if not found:
         return argv
     if len(found) > 1 or {"-m", "--multirun"} & set(argv):
         raise RlrunError("resume: give one run directory, without -m")
+    if any(a.startswith("hydra.run.dir=") for a in argv[1:]):
+        raise RlrunError(
+            "resume: a resumed run writes into its own directory; drop hydra.run.dir"
+        )
+    if "${" in found[0] or found[0].endswith("\\"):
+        raise RlrunError(
+            f"resume: cannot use the path in {found[0]!r}; rename the directory"
+        )
     run_dir = Path(found[0].split("=", 1)[1]).expanduser().resolve()
     hydra_dir = run_dir / ".hydra"
     config_dir = (

@@ -16,10 +16,16 @@ from rlrun.errors import ConfigError
 from rlrun.schema import EnvConfig
 
 
-def make_vec_env(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
+def make_kwargs(cfg: EnvConfig) -> dict:
+    """The arguments `gym.make` gets for this env config (its kwargs and time limit)."""
     kwargs = dict(cfg.kwargs)
     if cfg.max_episode_steps is not None:
         kwargs["max_episode_steps"] = cfg.max_episode_steps
+    return kwargs
+
+
+def make_vec_env(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
+    kwargs = make_kwargs(cfg)
     try:
         env = gym.make_vec(
             cfg.id,

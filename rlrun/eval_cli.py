@@ -36,7 +36,7 @@ def parse_args(argv: list[str]) -> EvalArgs:
     if not argv or argv[0] in ("-h", "--help"):
         raise RlrunError(USAGE)
     args = EvalArgs(run_dir=Path(argv[0]))
-    known = {f.name: f.type for f in fields(EvalArgs) if f.name != "run_dir"}
+    known = [f.name for f in fields(EvalArgs) if f.name != "run_dir"]
     for item in argv[1:]:
         key, sep, value = item.partition("=")
         if not sep or key not in known:
@@ -103,9 +103,7 @@ def evaluate_run(args: EvalArgs) -> dict:
     ckpt = checkpoint.load(path, device)
     _, agent = make_env_and_agent(rc, device)
     checkpoint.restore_agent(agent, ckpt["agent"], None)
-    seed = args.seed
-    if seed is None:
-        seed = rc.eval.seed if rc.eval.seed is not None else rc.seed + 10_000
+    seed = args.seed if args.seed is not None else rc.eval_seed
     eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, args.episodes))
     ev = evaluate(agent, eval_env, args.episodes, seed, rc.env.success)
     out = {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# summary.json statuses of a job that ran to its end ("stopped": ended early by a search's pruner);
+# anything else ("failed", "interrupted") is a job a sweep reports as failed.
+FINISHED = ("completed", "stopped")
+
 
 def run(
     cfg: DictConfig,
@@ -38,7 +42,10 @@ def run(
     """
     t0 = time.perf_counter()
     summary: dict[str, Any] = {"status": "failed"}
-    logger = None
+    logger = trainer = None
+    # A resume that is refused (finished run, other config, bad checkpoint) must leave the run's
+    # records as they were: they are written only once the checkpoint has been accepted.
+    record = cfg.get("resume") is None
     try:
         rc = validate(
             cfg
@@ -50,9 +57,12 @@ def run(
             total_timesteps=rc.total_timesteps,
         )
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_provenance(run_dir, cfg, overrides or [])
+        if record:
+            write_provenance(run_dir, cfg, overrides or [])
         trainer, logger = build(rc, cfg, run_dir, on_eval)
-        if rc.resume is not None:
+        if not record:
+            record = True
+            write_provenance(run_dir, cfg, overrides or [])
             summary["resumed_from_step"] = trainer.state.step
         result = trainer.train()
         status = "stopped" if result.stopped_early else "completed"
@@ -65,13 +75,16 @@ def run(
         summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
         if isinstance(e, KeyboardInterrupt):
             summary["status"] = "interrupted"
+        if trainer is not None:
+            summary["steps"] = trainer.state.step  # where a resume would continue from
         raise
     finally:
         summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
         if logger is not None:
             logger.hparams_end(summary["status"])
             logger.close()
-        write_json(run_dir / "summary.json", summary)
+        if record:
+            write_json(run_dir / "summary.json", summary)
 
 
 def build(
@@ -133,7 +146,7 @@ def build(
         logger,
         checkpoints=checkpoint.Checkpoints(run_dir / "checkpoints", rc.checkpoint.keep),
         on_eval=on_eval,
-        recorder=VideoRecorder(rc.video, rc.env, rc.seed + 10_000, run_dir, logger)
+        recorder=VideoRecorder(rc.video, rc.env, rc.eval_seed, run_dir, logger)
         if rc.video.every_steps is not None
         else None,
     )

@@ -13,6 +13,8 @@ from typing import Any
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
+from rlrun.experiment import FINISHED
+
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """{"agent": {"gamma": 0.9}} -> {"agent.gamma": 0.9}; lists become strings, None "null"."""
@@ -69,7 +71,7 @@ class TensorBoardLogger:
     def hparams_end(self, status: str) -> None:
         _, _, session_end = hparams({}, {})
         # the plugin marks a session as failed through its status; a stopped (pruned) run is not
-        if status not in ("completed", "stopped"):
+        if status not in FINISHED:
             from tensorboard.plugins.hparams import api_pb2
 
             session_end.value[0].metadata.plugin_data.content = _end_info(

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from rlrun.experiment import FINISHED
+
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
@@ -145,7 +147,7 @@ class Run:
     @property
     def failed(self) -> bool:
         """Failed, interrupted, or no readable status; "stopped" (pruned) is not a failure."""
-        return self.status not in ("completed", "stopped")
+        return self.status not in FINISHED
 
     @property
     def config(self) -> tuple[str, ...]:

@@ -433,7 +433,9 @@ class CheckpointConfig:
     save_replay_buffer: bool = (
         False  # with it, a resumed run is bit-identical to a straight one
     )
-    best: bool = True  # best.pt: the agent at its best periodic evaluation
+    best: bool = (
+        True  # best.pt: the agent at its best evaluation (the final one included)
+    )
 
 
 VIDEO_FORMATS = ("gif", "mp4")
@@ -471,6 +473,11 @@ class RunConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     resume: str | None = None  # a run directory to continue from its last checkpoint
+
+    @property
+    def eval_seed(self) -> int:
+        """Evaluation envs (and videos) are seeded apart from the training envs."""
+        return self.eval.seed if self.eval.seed is not None else self.seed + 10_000
 
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")

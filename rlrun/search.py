@@ -193,7 +193,13 @@ class PrunedSweeper(Sweeper):
     def task(self, cfg: DictConfig) -> float:
         from rlrun.experiment import run
 
-        return run(cfg, Path(HydraConfig.get().runtime.output_dir), self.on_eval)
+        hydra_cfg = HydraConfig.get()
+        return run(
+            cfg,
+            Path(hydra_cfg.runtime.output_dir),
+            self.on_eval,
+            overrides=list(hydra_cfg.overrides.task),
+        )
 
     def sweep(self, arguments: list[str]) -> float | None:
         optuna = import_optuna()

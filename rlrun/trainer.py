@@ -152,16 +152,22 @@ class Trainer:
         self.checkpoints = checkpoints
         self.on_eval = on_eval
         self.recorder = recorder
-        self.eval_seed = (
-            cfg.eval.seed if cfg.eval.seed is not None else cfg.seed + 10_000
-        )
-        self.state = LoopState(
-            next_log=cfg.logger.log_every_steps,
-            next_eval=cfg.eval.every_steps,
-            next_checkpoint=cfg.checkpoint.every_steps,
-            next_video=cfg.video.every_steps,
-        )
+        self.state = LoopState()
+        self._schedule()
         self._signal: int | None = None
+
+    def _schedule(self) -> None:
+        """The next step of each periodic task: the first multiple of its interval after the
+        current step (so a resumed run follows the intervals of its new config)."""
+        s, cfg = self.state, self.cfg
+
+        def after(every: int | None) -> int | None:
+            return None if every is None else (s.step // every + 1) * every
+
+        s.next_log = after(cfg.logger.log_every_steps)
+        s.next_eval = after(cfg.eval.every_steps)
+        s.next_checkpoint = after(cfg.checkpoint.every_steps)
+        s.next_video = after(cfg.video.every_steps)
 
     @property
     def result(self) -> TrainResult:
@@ -242,20 +248,22 @@ class Trainer:
                 if s.next_checkpoint is not None and s.step >= s.next_checkpoint:
                     s.next_checkpoint += cfg.checkpoint.every_steps
                     self._save(start)
-                if self._signal is not None:
+                if self._signal is not None and s.step < cfg.total_timesteps:
                     self._save(start)
                     bar.close()
                     raise Interrupted(self._signal)
                 if stop:
                     s.result.stopped_early = True
                     break
-        bar.close()
-        r = s.result
-        r.steps = s.step
-        r.wall_time_s = time.perf_counter() - start
-        r.sps = s.step / r.wall_time_s
-        self._evaluate(s.step, start)  # the final evaluation is the run's result
-        self._save(start)
+            # A signal from here on (the last step, the final evaluation) lets the run finish:
+            # only a second one stops it.
+            bar.close()
+            r = s.result
+            r.steps = s.step
+            r.wall_time_s = time.perf_counter() - start
+            r.sps = s.step / r.wall_time_s
+            self._evaluate(s.step, start)  # the final evaluation is the run's result
+            self._save(start)
         return r
 
     def _on_signal(self, signum: int) -> None:
@@ -296,6 +304,7 @@ class Trainer:
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         restore_agent(self.agent, ckpt["agent"], ckpt["replay"])
         restore(self.state, ckpt["loop"])
+        self._schedule()
         if ckpt["env"] is not None:
             restore(self.env, ckpt["env"])
         else:
@@ -343,7 +352,7 @@ class Trainer:
             self.agent,
             self.eval_env,
             self.cfg.eval.episodes,
-            self.eval_seed,
+            self.cfg.eval_seed,
             self.cfg.env.success,
         )
         for name in ("mean_return", "std_return", "mean_length", "success_rate"):
@@ -358,6 +367,7 @@ class Trainer:
         if r.best_eval_mean_return is None or ev.mean_return > r.best_eval_mean_return:
             r.best_eval_mean_return = ev.mean_return
             if self.checkpoints is not None and self.cfg.checkpoint.best:
+                self.state.elapsed_s = time.perf_counter() - start
                 self.checkpoints.save_best(self.checkpoint(replay=False))
         return ev
 

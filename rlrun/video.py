@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlrun.agents.base import Agent
+from rlrun.envs import make_kwargs
 from rlrun.errors import ConfigError
 from rlrun.schema import EnvConfig, VideoConfig
 
@@ -27,11 +28,8 @@ def record_episode(
     agent: Agent, env_cfg: EnvConfig, seed: int, max_frames: int
 ) -> tuple[list[np.ndarray], float]:
     """The frames of one deterministic episode (at most `max_frames`) and its return."""
-    kwargs = dict(env_cfg.kwargs)
-    if env_cfg.max_episode_steps is not None:
-        kwargs["max_episode_steps"] = env_cfg.max_episode_steps
     try:
-        env = gym.make(env_cfg.id, render_mode="rgb_array", **kwargs)
+        env = gym.make(env_cfg.id, render_mode="rgb_array", **make_kwargs(env_cfg))
     except gym.error.Error as e:
         raise ConfigError("video", f"{env_cfg.id} cannot render: {e}") from None
     try:

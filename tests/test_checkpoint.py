@@ -341,7 +341,7 @@ def test_a_killed_run_resumes_to_the_end(tmp_path, signum, code):
         assert summary["status"] == "interrupted"
         assert "Traceback" not in stderr
         # the interrupt was handled at a step boundary, with a checkpoint of that very step
-        assert last["step"] > 1000 or (run_dir / "checkpoints/step_1500.pt").exists()
+        assert summary["steps"] == last["step"]
 
     proc = run_cli(f"resume={run_dir}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -388,6 +388,54 @@ def one_line_error(proc: subprocess.CompletedProcess, message: str) -> None:
     assert message in proc.stderr
 
 
+def test_a_signal_in_the_last_step_lets_the_run_finish(tmp_path):
+    trainer, logger = _build(
+        tmp_path, "agent=qlearning", "env=frozenlake", "total_timesteps=1000"
+    )
+    update = trainer.agent.update
+
+    def update_then_signal(step: int) -> None:
+        update(step)
+        if step == 1000:
+            trainer._on_signal(signal.SIGTERM)
+
+    trainer.agent.update = update_then_signal
+    try:
+        result = (
+            trainer.train()
+        )  # no Interrupted: only a second signal would stop it now
+    finally:
+        logger.close()
+    assert result.steps == 1000
+    assert [s for s, _, _ in result.evaluations][-1] == 1000
+    assert checkpoint.load(tmp_path / "checkpoints/last.pt")["step"] == 1000
+
+
+def test_resume_follows_the_new_intervals(tmp_path):
+    run_dir = tmp_path / "run"
+    quick_run(run_dir)  # 1000 steps: eval every 500, checkpoint every 10k, no video
+    proc = run_cli(
+        f"resume={run_dir}",
+        "total_timesteps=2000",
+        "eval.every_steps=250",
+        "checkpoint.every_steps=null",
+        "video.every_steps=500",
+        "video.max_frames=5",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    evals = [s for s, _ in read_scalars(run_dir)["eval/mean_return"]]
+    assert evals == [500, 1000, 1250, 1500, 1750, 2000]
+    assert sorted(p.name for p in (run_dir / "videos").iterdir()) == [
+        "step_1500.gif",
+        "step_2000.gif",
+    ]
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("step_*.pt")) == [
+        "step_1000.pt",
+        "step_2000.pt",  # the final one only
+    ]
+
+
 def test_resume_errors_are_one_line_and_change_nothing(tmp_path):
     one_line_error(
         run_cli(f"resume={tmp_path / 'nothing'}", cwd=tmp_path),
@@ -395,6 +443,8 @@ def test_resume_errors_are_one_line_and_change_nothing(tmp_path):
     )
     run_dir = tmp_path / "run"
     quick_run(run_dir)
+    summary = (run_dir / "summary.json").read_bytes()
+    provenance = (run_dir / "provenance.json").read_bytes()
     one_line_error(
         run_cli(f"resume={run_dir}", cwd=tmp_path),
         "the run already finished (1000 of total_timesteps=1000 steps)",
@@ -409,9 +459,10 @@ def test_resume_errors_are_one_line_and_change_nothing(tmp_path):
         ),
         "agent.gamma=0.99 in the checkpoint, 0.5 now",
     )
-    assert not (
-        run_dir / ".hydra" / "resume"
-    ).exists()  # a refused resume leaves no trace
+    # a refused resume leaves no trace
+    assert not (run_dir / ".hydra" / "resume").exists()
+    assert (run_dir / "summary.json").read_bytes() == summary
+    assert (run_dir / "provenance.json").read_bytes() == provenance
 
     last = run_dir / "checkpoints" / "last.pt"
     good = last.read_bytes()

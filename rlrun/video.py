@@ -4,6 +4,7 @@ TensorBoard (its Images tab plays GIFs; `add_video` would need moviepy 1.x, see 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +25,36 @@ TB_MAX_SIDE = (
 )
 
 
+def render_env(env_cfg: EnvConfig, seed: int) -> tuple[gym.Env, Any, np.ndarray]:
+    """The env made to render RGB frames, reset: (env, first observation, first frame)."""
+    try:
+        with (
+            warnings.catch_warnings()
+        ):  # "render_mode not in render_modes": ours says more
+            warnings.simplefilter("ignore", UserWarning)
+            env = gym.make(env_cfg.id, render_mode="rgb_array", **make_kwargs(env_cfg))
+        obs, _ = env.reset(seed=seed)
+        frame = env.render()
+    except (gym.error.Error, TypeError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(
+            "video", f"{env_cfg.id} cannot render RGB frames ({first[:150]})"
+        ) from None
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3:
+        env.close()
+        raise ConfigError(
+            "video", f"{env_cfg.id} renders no RGB frames in rgb_array mode"
+        )
+    return env, obs, frame
+
+
 def record_episode(
     agent: Agent, env_cfg: EnvConfig, seed: int, max_frames: int
 ) -> tuple[list[np.ndarray], float]:
     """The frames of one deterministic episode (at most `max_frames`) and its return."""
+    env, obs, frame = render_env(env_cfg, seed)
     try:
-        env = gym.make(env_cfg.id, render_mode="rgb_array", **make_kwargs(env_cfg))
-    except gym.error.Error as e:
-        raise ConfigError("video", f"{env_cfg.id} cannot render: {e}") from None
-    try:
-        obs, _ = env.reset(seed=seed)
-        frames = [env.render()]
+        frames = [frame]
         total, done = 0.0, False
         while not done and len(frames) < max_frames:
             action = agent.act(np.asarray(obs)[None], explore=False)[0]
@@ -93,6 +113,9 @@ class VideoRecorder:
         self.cfg, self.env_cfg, self.seed = cfg, env_cfg, seed
         self.dir = run_dir / "videos"
         self.logger = logger
+        render_env(env_cfg, seed)[
+            0
+        ].close()  # an env that cannot render fails before training
 
     def record(self, agent: Agent, step: int) -> Path:
         frames, _ = record_episode(agent, self.env_cfg, self.seed, self.cfg.max_frames)

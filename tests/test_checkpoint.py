@@ -574,3 +574,19 @@ def test_eval_command_and_training_videos(tmp_path):
     )
     assert out.returncode == 2
     assert out.stderr.startswith("rlrun-eval: error: episodes")
+
+
+def test_video_of_an_env_that_cannot_render_fails_before_training(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli(
+        "agent=qlearning",
+        "env=custom",
+        "env.id=tests.envs:ForeverTimeLimitDiscrete-v0",  # no render_mode argument
+        "video.every_steps=250",
+        *TINY,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
+    one_line_error(proc, "video: tests.envs:ForeverTimeLimitDiscrete-v0 cannot render")
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
+    assert not (run_dir / "checkpoints").exists()

@@ -17,6 +17,16 @@ from omegaconf import DictConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A run of a few seconds for CLI tests: 3 evaluations, logs every 500 steps, no progress bar.
+TINY = [
+    "total_timesteps=3000",
+    "eval.every_steps=1000",
+    "eval.episodes=4",
+    "eval.num_envs=2",
+    "logger.log_every_steps=500",
+    "logger.progress=false",
+]
+
 
 def compose_config(*overrides: str) -> DictConfig:
     """The config `rlrun <overrides>` would run, composed through Hydra in-process."""

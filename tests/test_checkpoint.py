@@ -27,7 +27,7 @@ from .conftest import (
     tensorboard_server,
 )
 
-TINY = [
+QUICK_EVAL = [
     "eval.episodes=2",
     "eval.num_envs=2",
     "logger.log_every_steps=250",
@@ -153,7 +153,7 @@ def _build(run_dir: Path, *overrides: str):
     from rlrun.experiment import build
     from rlrun.schema import validate
 
-    cfg = compose_config(*TINY, *overrides)
+    cfg = compose_config(*QUICK_EVAL, *overrides)
     return build(validate(cfg), cfg, run_dir)
 
 
@@ -296,7 +296,7 @@ LONG_DQN = [
     "agent.learning_starts=500",
     "checkpoint.every_steps=500",
     "checkpoint.save_replay_buffer=true",
-    *TINY,
+    *QUICK_EVAL,
 ]
 
 
@@ -364,7 +364,7 @@ def quick_run(run_dir: Path) -> None:
         "env=frozenlake",
         "total_timesteps=1000",
         "eval.every_steps=500",
-        *TINY,
+        *QUICK_EVAL,
         f"hydra.run.dir={run_dir}",
         cwd=run_dir.parent,
     )
@@ -527,7 +527,7 @@ def test_eval_command_and_training_videos(tmp_path):
         "agent.learning_starts=200",
         "video.every_steps=500",
         "video.max_frames=40",
-        *TINY,
+        *QUICK_EVAL,
         f"hydra.run.dir={run_dir}",
         cwd=tmp_path,
     )
@@ -583,7 +583,7 @@ def test_video_of_an_env_that_cannot_render_fails_before_training(tmp_path):
         "env=custom",
         "env.id=tests.envs:ForeverTimeLimitDiscrete-v0",  # no render_mode argument
         "video.every_steps=250",
-        *TINY,
+        *QUICK_EVAL,
         f"hydra.run.dir={run_dir}",
         cwd=tmp_path,
     )

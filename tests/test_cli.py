@@ -10,16 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import get, read_scalars, run_cli, run_ok, tensorboard_server
-
-TINY = [
-    "total_timesteps=3000",
-    "eval.every_steps=1000",
-    "eval.episodes=4",
-    "eval.num_envs=2",
-    "logger.log_every_steps=500",
-    "logger.progress=false",
-]
+from .conftest import TINY, get, read_scalars, run_cli, run_ok, tensorboard_server
 
 
 def test_help_lists_groups_fast_without_torch():

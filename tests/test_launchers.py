@@ -21,16 +21,8 @@ import numpy as np
 import pytest
 from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
 
-from .conftest import read_scalars, run_cli
+from .conftest import TINY, read_scalars, run_cli
 
-TINY = [
-    "total_timesteps=3000",
-    "eval.every_steps=1000",
-    "eval.episodes=4",
-    "eval.num_envs=2",
-    "logger.log_every_steps=500",
-    "logger.progress=false",
-]
 PROBE_ID = "tests.test_launchers:ProbeFrozenLake-v1"
 PROBED = [
     "agent=qlearning",

@@ -26,16 +26,7 @@ from rlrun.report import (
     write_report,
 )
 
-from .conftest import get, read_scalars, run_cli, tensorboard_server
-
-TINY = [
-    "total_timesteps=3000",
-    "eval.every_steps=1000",
-    "eval.episodes=4",
-    "eval.num_envs=2",
-    "logger.progress=false",
-]
-
+from .conftest import TINY, get, read_scalars, run_cli, tensorboard_server
 
 # ------------------------------------------------------------------------------ pure maths
 

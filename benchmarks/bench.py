@@ -254,9 +254,7 @@ def linear(value: Any) -> float | None:
 def spec_impls(spec: Spec, only: list[str] | None) -> list[str]:
     """The spec's implementations in run order (the first is the one under test), filtered
     to `only` (--impls) when given."""
-    names = spec.impls or (
-        ("rlrun", "sb3", "sb3-default-threads") if spec.sb3_algo else ("rlrun",)
-    )
+    names = spec.impls or (("rlrun", "sb3", "sb3-default-threads") if spec.sb3_algo else ("rlrun",))
     if only:
         unknown = set(only) - set(names)
         if unknown:
@@ -295,9 +293,7 @@ def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
         return obj
 
     for key, want in kwargs.items():
-        rl_key = SB3_TO_RLRUN.get(
-            key, "env.num_envs" if key == "n_envs" else f"agent.{key}"
-        )
+        rl_key = SB3_TO_RLRUN.get(key, "env.num_envs" if key == "n_envs" else f"agent.{key}")
         start = linear(want)
         if start is not None:
             want, schedule = start, get(SB3_SCHEDULES[key])
@@ -454,9 +450,7 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
     model.learn(total_timesteps=steps, callback=callback)
     train_s = time.perf_counter() - t0
     if not evals or evals[-1][0] != model.num_timesteps:  # as rlrun: after the clock
-        mean, _ = evaluate_policy(
-            model, eval_env, spec.eval_episodes, deterministic=True
-        )
+        mean, _ = evaluate_policy(model, eval_env, spec.eval_episodes, deterministic=True)
         evals.append((model.num_timesteps, time.perf_counter() - t0, float(mean)))
     row = {
         "torch_threads": torch.get_num_threads(),
@@ -518,9 +512,7 @@ def times(x: float) -> str:
     return "inf (baseline unsolved)" if math.isinf(x) else f"{x:.2f}x"
 
 
-def report(
-    name: str, spec: Spec, names: list[str], rows: list[dict[str, Any]], meta: dict
-) -> str:
+def report(name: str, spec: Spec, names: list[str], rows: list[dict[str, Any]], meta: dict) -> str:
     t = spec.threshold
     lines = [f"# {name}", "", *(f"- {k}: {v}" for k, v in meta.items()), ""]
     lines.append(
@@ -601,9 +593,7 @@ def report(
             "table): " + ("; ".join(verdicts) or "no baseline run")
         )
     if spec.target_sps_ratio is None and spec.solve_on == "mean-final":
-        finals = [
-            x["final_eval"] for x in rows if x["impl"] == subject and "error" not in x
-        ]
+        finals = [x["final_eval"] for x in rows if x["impl"] == subject and "error" not in x]
         mean = statistics.mean(finals) if finals else float("nan")
         lines.append(
             f"- target {subject} mean final eval over {len(finals)} seed(s) >= {t}: "
@@ -658,9 +648,7 @@ def source_hash() -> str:
     return digest.hexdigest()[:10]
 
 
-def bench(
-    name: str, seeds: list[int], steps: int | None, only: list[str] | None
-) -> None:
+def bench(name: str, seeds: list[int], steps: int | None, only: list[str] | None) -> None:
     spec = SPECS[name]
     steps = steps or spec.total_timesteps
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -722,9 +710,7 @@ def main() -> None:
     p.add_argument("extra", nargs="?", help=argparse.SUPPRESS)  # _sb3: the spec name
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, help="override the env-step budget (all impls)")
-    p.add_argument(
-        "--impls", nargs="+", help="run only these of the spec's implementations"
-    )
+    p.add_argument("--impls", nargs="+", help="run only these of the spec's implementations")
     p.add_argument(
         "--timeout",
         type=float,
@@ -732,9 +718,7 @@ def main() -> None:
     )
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    p.add_argument(
-        "--threads", type=int, help=argparse.SUPPRESS
-    )  # _sb3: None = default
+    p.add_argument("--threads", type=int, help=argparse.SUPPRESS)  # _sb3: None = default
     a = p.parse_args()
     if a.name == "_sb3":
         sb3_child(a.extra, a.seed, a.steps, a.out, a.threads)

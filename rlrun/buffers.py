@@ -15,12 +15,8 @@ class ReplayBatch(NamedTuple):
     obs: torch.Tensor
     actions: torch.Tensor
     rewards: torch.Tensor  # the (n-step) discounted sum of rewards
-    next_obs: (
-        torch.Tensor
-    )  # the true observation n steps (or fewer, at an episode end) later
-    terminated: (
-        torch.Tensor
-    )  # bootstrap mask = 1 - terminated; truncation keeps bootstrapping
+    next_obs: torch.Tensor  # the true observation n steps (or fewer, at an episode end) later
+    terminated: torch.Tensor  # bootstrap mask = 1 - terminated; truncation keeps bootstrapping
     discounts: torch.Tensor  # gamma ** (steps to next_obs): the bootstrap's discount
 
 
@@ -39,9 +35,7 @@ class ReplayBuffer:
         self.device = device
         self.obs = np.zeros((capacity, *obs_space.shape), dtype=obs_space.dtype)
         self.next_obs = np.zeros_like(self.obs)
-        self.actions = np.zeros(
-            (capacity, *action_space.shape), dtype=action_space.dtype
-        )
+        self.actions = np.zeros((capacity, *action_space.shape), dtype=action_space.dtype)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
         self.discounts = np.zeros(capacity, dtype=np.float32)
@@ -224,12 +218,8 @@ class RolloutBuffer:
         self.truncated = np.zeros(shape, dtype=bool)
         self.log_probs = np.zeros(shape, dtype=np.float32)
         self.values = np.zeros(shape, dtype=np.float32)
-        self.final_values = np.zeros(
-            shape, dtype=np.float32
-        )  # V(final obs) at truncations
-        self.last_values = np.zeros(
-            num_envs, dtype=np.float32
-        )  # V(obs after the last step)
+        self.final_values = np.zeros(shape, dtype=np.float32)  # V(final obs) at truncations
+        self.last_values = np.zeros(num_envs, dtype=np.float32)  # V(obs after the last step)
         self.n_steps = n_steps
         self.pos = 0
 

@@ -55,13 +55,8 @@ class JobReport(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         finish_sweep(Path(str(config.hydra.sweep.dir)))
 
-    def on_job_end(
-        self, config: DictConfig, job_return: JobReturn, **kwargs: Any
-    ) -> None:
-        if (
-            job_return.status != JobStatus.FAILED
-            or config.hydra.mode.name != "MULTIRUN"
-        ):
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if job_return.status != JobStatus.FAILED or config.hydra.mode.name != "MULTIRUN":
             return
         err = job_return._return_value
         overrides = " ".join(job_return.overrides or []) or "(no overrides)"
@@ -99,9 +94,7 @@ def finish_sweep(sweep_dir: Path | None = None) -> list[str]:
     sweep_dir = sweep_dir or _SWEEP.get("dir")
     if sweep_dir is None:
         return list(FAILED_JOBS)
-    failures = merge_failures(
-        failed_jobs(sweep_dir, since=_SWEEP.get("start")), FAILED_JOBS
-    )
+    failures = merge_failures(failed_jobs(sweep_dir, since=_SWEEP.get("start")), FAILED_JOBS)
     _SWEEP["failures"] = failures
     write_sweep_report(sweep_dir)
     return failures

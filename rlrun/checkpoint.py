@@ -58,9 +58,7 @@ CODE = (
 )
 
 
-def capture(
-    obj: Any, skip: tuple[type, ...] = (), _seen: set[int] | None = None
-) -> Any:
+def capture(obj: Any, skip: tuple[type, ...] = (), _seen: set[int] | None = None) -> Any:
     """`obj` as a tree of tensors, bytes and builtins; instances of `skip` and callables are left
     out (restore keeps whatever the fresh object has there)."""
     seen = set() if _seen is None else _seen
@@ -74,9 +72,7 @@ def capture(
         return obj
     if isinstance(obj, skip + CODE):
         return _SKIP
-    if isinstance(
-        obj, enum.Enum
-    ):  # before int: an IntEnum is an int, but not a plain one
+    if isinstance(obj, enum.Enum):  # before int: an IntEnum is an int, but not a plain one
         return {"__enum__": capture(obj.value)}
     if isinstance(obj, (bool, int, float, str, bytes)):
         raise NotCapturable(f"{type(obj).__qualname__} (a subclass of a builtin)")
@@ -112,9 +108,7 @@ def capture(
         return {"__tuple__": [capture(x, skip, seen) for x in obj]}
     if isinstance(obj, dict):
         return {
-            "__map__": [
-                [capture(k, skip, seen), capture(v, skip, seen)] for k, v in obj.items()
-            ]
+            "__map__": [[capture(k, skip, seen), capture(v, skip, seen)] for k, v in obj.items()]
         }
     cls = type(obj)
     if cls.__module__.split(".")[0] in OPAQUE_MODULES or not hasattr(obj, "__dict__"):
@@ -138,9 +132,7 @@ def restore(current: Any, saved: Any) -> Any:
     if not isinstance(saved, dict):
         if isinstance(saved, list):
             if isinstance(current, list) and len(current) == len(saved):
-                current[:] = [
-                    restore(c, s) for c, s in zip(current, saved, strict=True)
-                ]
+                current[:] = [restore(c, s) for c, s in zip(current, saved, strict=True)]
                 return current
             return [restore(None, s) for s in saved]
         if (
@@ -170,9 +162,7 @@ def restore(current: Any, saved: Any) -> Any:
         return np.dtype(saved["__dtype__"])
     if "__enum__" in saved:
         if not isinstance(current, enum.Enum):
-            raise CheckpointError(
-                "checkpoint holds an enum value where the run has none"
-            )
+            raise CheckpointError("checkpoint holds an enum value where the run has none")
         return type(current)(restore(None, saved["__enum__"]))
     if "__path__" in saved:
         return Path(saved["__path__"])
@@ -188,38 +178,24 @@ def restore(current: Any, saved: Any) -> Any:
         current.load_state_dict(saved["__state_dict__"])
         return current
     if "__np_rng__" in saved:
-        rng = (
-            current
-            if isinstance(current, np.random.Generator)
-            else np.random.default_rng()
-        )
+        rng = current if isinstance(current, np.random.Generator) else np.random.default_rng()
         rng.bit_generator.state = saved["__np_rng__"]
         return rng
     if "__np_random_state__" in saved:
-        rs = (
-            current
-            if isinstance(current, np.random.RandomState)
-            else np.random.RandomState()
-        )
+        rs = current if isinstance(current, np.random.RandomState) else np.random.RandomState()
         rs.set_state(restore(None, saved["__np_random_state__"]))
         return rs
     if "__torch_rng__" in saved:
-        with contextlib.suppress(
-            RuntimeError
-        ):  # another device's generator: keep the fresh one
+        with contextlib.suppress(RuntimeError):  # another device's generator: keep the fresh one
             current.set_state(saved["__torch_rng__"])
         return current
     if "__deque__" in saved:
-        return deque(
-            (restore(None, x) for x in saved["__deque__"]), maxlen=saved["maxlen"]
-        )
+        return deque((restore(None, x) for x in saved["__deque__"]), maxlen=saved["maxlen"])
     if "__tuple__" in saved:
         items = saved["__tuple__"]
         if isinstance(current, tuple) and len(current) == len(items):
             values = [restore(c, x) for c, x in zip(current, items, strict=True)]
-            return (
-                type(current)(*values) if hasattr(current, "_fields") else tuple(values)
-            )
+            return type(current)(*values) if hasattr(current, "_fields") else tuple(values)
         return tuple(restore(None, x) for x in items)
     if "__map__" in saved:
         items = {restore(None, k): v for k, v in saved["__map__"]}
@@ -241,9 +217,7 @@ def _restore_object(current: Any, saved: dict[str, Any]) -> Any:
         # Only rlrun's own classes are ever created from a checkpoint (e.g. a pending Transition).
         if module.split(".")[0] != "rlrun":
             raise CheckpointError(f"cannot recreate a {qualname} from a checkpoint")
-        cls = functools.reduce(
-            getattr, qualname.split("."), importlib.import_module(module)
-        )
+        cls = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
         current = cls.__new__(cls)
     elif type(current).__qualname__ != qualname:
         raise CheckpointError(
@@ -432,9 +406,7 @@ def load(path: Path, device: Any = "cpu") -> dict[str, Any]:
     with open(path, "rb") as f:
         is_zip = f.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
     if not is_zip:
-        raise CheckpointError(
-            f"{path}: not a checkpoint file (not written by torch.save)"
-        )
+        raise CheckpointError(f"{path}: not a checkpoint file (not written by torch.save)")
     try:
         data = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError:
@@ -448,7 +420,5 @@ def load(path: Path, device: Any = "cpu") -> dict[str, Any]:
             f"{path.parent}"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path}: not an rlrun checkpoint (expected format {FORMAT})"
-        )
+        raise CheckpointError(f"{path}: not an rlrun checkpoint (expected format {FORMAT})")
     return data

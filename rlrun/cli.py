@@ -74,9 +74,7 @@ def one_line(e: BaseException) -> str:
     """Hydra's and OmegaConf's multi-line messages, folded into one line."""
     if isinstance(e, MissingConfigException) and e.options is not None:
         group, _, option = (e.missing_cfg_file or "").rpartition("/")
-        return (
-            f"{group}={option}: no such option; choose one of: {', '.join(e.options)}"
-        )
+        return f"{group}={option}: no such option; choose one of: {', '.join(e.options)}"
     unknown = re.match(r"Could not override '([^']+)'", str(e))
     if unknown and isinstance(e.__cause__, (ConfigKeyError, ConfigAttributeError)):
         return unknown_key_message(unknown.group(1))
@@ -112,9 +110,7 @@ def main() -> None:
             print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
             sys.exit(2)
     except Exception as e:
-        if str(e).startswith(
-            "Only one of --run, --multirun, --cfg"
-        ):  # Hydra's flag check
+        if str(e).startswith("Only one of --run, --multirun, --cfg"):  # Hydra's flag check
             print(f"rlrun: error: {e}", file=sys.stderr)
             sys.exit(2)
         if not finish_sweep():
@@ -159,24 +155,16 @@ def resume_argv(argv: list[str]) -> list[str]:
     if len(found) > 1 or {"-m", "--multirun"} & set(argv):
         raise RlrunError("resume: give one run directory, without -m")
     if any(a.startswith("hydra.run.dir=") for a in argv[1:]):
-        raise RlrunError(
-            "resume: a resumed run writes into its own directory; drop hydra.run.dir"
-        )
+        raise RlrunError("resume: a resumed run writes into its own directory; drop hydra.run.dir")
     if "${" in found[0] or found[0].endswith("\\"):
-        raise RlrunError(
-            f"resume: cannot use the path in {found[0]!r}; rename the directory"
-        )
+        raise RlrunError(f"resume: cannot use the path in {found[0]!r}; rename the directory")
     run_dir = Path(found[0].split("=", 1)[1]).expanduser().resolve()
     hydra_dir = run_dir / ".hydra"
     config_dir = (
-        hydra_dir / "resume"
-        if (hydra_dir / "resume" / "config.yaml").exists()
-        else hydra_dir
+        hydra_dir / "resume" if (hydra_dir / "resume" / "config.yaml").exists() else hydra_dir
     )
     if not (config_dir / "config.yaml").exists():
-        raise RlrunError(
-            f"resume: {run_dir} is not an rlrun run directory (no .hydra/config.yaml)"
-        )
+        raise RlrunError(f"resume: {run_dir} is not an rlrun run directory (no .hydra/config.yaml)")
     quoted = "'" + str(run_dir).replace("'", "\\'") + "'"
     rest = [a for a in argv[1:] if a != found[0]]
     groups = [a for a in rest if a.split("=", 1)[0].lstrip("+~") in CONFIG_GROUPS]

@@ -37,9 +37,7 @@ def make_vec_env(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
     except (gym.error.Error, ModuleNotFoundError) as e:
         raise ConfigError("env.id", f"cannot make {cfg.id!r}: {e}") from None
     except TypeError as e:
-        raise ConfigError(
-            "env.kwargs", f"{cfg.id} rejected its arguments: {e}"
-        ) from None
+        raise ConfigError("env.kwargs", f"{cfg.id} rejected its arguments: {e}") from None
     return RecordEpisodeStatistics(env)
 
 
@@ -62,7 +60,5 @@ def is_success(
     if rule == "positive_reward":
         return reward > 0
     if rule == "is_success":
-        return np.asarray(
-            infos.get("is_success", np.zeros_like(terminated)), dtype=bool
-        )
+        return np.asarray(infos.get("is_success", np.zeros_like(terminated)), dtype=bool)
     return None

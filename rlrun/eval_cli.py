@@ -40,9 +40,7 @@ def parse_args(argv: list[str]) -> EvalArgs:
     for item in argv[1:]:
         key, sep, value = item.partition("=")
         if not sep or key not in known:
-            raise RlrunError(
-                f"{item}: expected one of {', '.join(f'{k}=' for k in known)}"
-            )
+            raise RlrunError(f"{item}: expected one of {', '.join(f'{k}=' for k in known)}")
         try:
             if key in ("episodes", "seed"):
                 parsed: object = int(value)
@@ -65,11 +63,7 @@ def parse_args(argv: list[str]) -> EvalArgs:
 def checkpoint_path(run_dir: Path, which: str) -> Path:
     directory = run_dir / "checkpoints"
     if which == "best":
-        return (
-            directory / "best.pt"
-            if (directory / "best.pt").exists()
-            else directory / "last.pt"
-        )
+        return directory / "best.pt" if (directory / "best.pt").exists() else directory / "last.pt"
     if which == "last":
         return directory / "last.pt"
     return Path(which)
@@ -110,9 +104,7 @@ def evaluate_run(args: EvalArgs) -> dict:
     if args.video:
         frames, ret = record_episode(agent, rc.env, seed, rc.video.max_frames)
         name = f"eval_{path.stem}_step_{ckpt['step']}.{args.video_format}"
-        out["video"] = str(
-            write_video(args.run_dir / "videos" / name, frames, rc.video.fps)
-        )
+        out["video"] = str(write_video(args.run_dir / "videos" / name, frames, rc.video.fps))
         out["video_return"] = ret
     return out
 

@@ -47,9 +47,7 @@ def run(
     # records as they were: they are written only once the checkpoint has been accepted.
     record = cfg.get("resume") is None
     try:
-        rc = validate(
-            cfg
-        )  # before anything heavy: a config error costs no torch import
+        rc = validate(cfg)  # before anything heavy: a config error costs no torch import
         summary.update(
             agent=rc.agent.name,
             env=rc.env.id,
@@ -126,9 +124,7 @@ def build(
     )
 
     resume_step = None if ckpt is None else ckpt["step"]
-    logger = TensorBoardLogger(
-        run_dir, purge_step=None if ckpt is None else resume_step + 1
-    )
+    logger = TensorBoardLogger(run_dir, purge_step=None if ckpt is None else resume_step + 1)
     if ckpt is None:
         task = OmegaConf.to_container(cfg, resolve=True)
         logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))

@@ -60,9 +60,7 @@ class Strategy:
 
     tag = "value"  # charts/<tag> in TensorBoard
 
-    def __init__(
-        self, cfg: ExplorationConfig, total_timesteps: int, n_actions: int
-    ) -> None:
+    def __init__(self, cfg: ExplorationConfig, total_timesteps: int, n_actions: int) -> None:
         self.schedule = Schedule(cfg, total_timesteps)
         self.value = self.schedule(0)
         self.n_actions = n_actions
@@ -97,9 +95,7 @@ class EpsilonGreedy(Strategy):
     def probs(self, q: np.ndarray) -> np.ndarray:
         n = q.shape[-1]
         best = (q == q.max(axis=-1, keepdims=True)).astype(np.float64)
-        best /= best.sum(
-            axis=-1, keepdims=True
-        )  # ties share the greedy mass, as `greedy` does
+        best /= best.sum(axis=-1, keepdims=True)  # ties share the greedy mass, as `greedy` does
         return self.value / n + (1.0 - self.value) * best
 
 
@@ -125,9 +121,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 
-def make_strategy(
-    cfg: ExplorationConfig, total_timesteps: int, n_actions: int
-) -> Strategy:
+def make_strategy(cfg: ExplorationConfig, total_timesteps: int, n_actions: int) -> Strategy:
     return STRATEGIES[cfg.name](cfg, total_timesteps, n_actions)
 
 
@@ -136,9 +130,7 @@ class GaussianNoise:
 
     tag = "action_noise"
 
-    def __init__(
-        self, cfg: GaussianNoiseConfig, total_timesteps: int, shape: tuple[int, int]
-    ):
+    def __init__(self, cfg: GaussianNoiseConfig, total_timesteps: int, shape: tuple[int, int]):
         self.schedule = Schedule(cfg, total_timesteps)
         self.value = self.schedule(0)
         self.shape = shape  # (num_envs, action_dim)
@@ -157,9 +149,7 @@ class OUNoise(GaussianNoise):
     """x <- x + theta * (0 - x) * dt + sigma * sqrt(dt) * N(0, 1), per env (Uhlenbeck-Ornstein),
     restarted from 0 at each episode start."""
 
-    def __init__(
-        self, cfg: OUNoiseConfig, total_timesteps: int, shape: tuple[int, int]
-    ):
+    def __init__(self, cfg: OUNoiseConfig, total_timesteps: int, shape: tuple[int, int]):
         super().__init__(cfg, total_timesteps, shape)
         self.theta, self.dt = cfg.theta, cfg.dt
         self.state = np.zeros(shape)

@@ -45,9 +45,7 @@ class TensorBoardLogger:
         from tensorboard.compat.proto.summary_pb2 import Summary
 
         height, width = iio.improps(data, extension=".gif", index=0).shape[:2]
-        image = Summary.Image(
-            height=height, width=width, colorspace=3, encoded_image_string=data
-        )
+        image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=data)
         summary = Summary(value=[Summary.Value(tag=tag, image=image)])
         self.writer.file_writer.add_summary(summary, step)
 
@@ -74,9 +72,7 @@ class TensorBoardLogger:
         if status not in FINISHED:
             from tensorboard.plugins.hparams import api_pb2
 
-            session_end.value[0].metadata.plugin_data.content = _end_info(
-                api_pb2.STATUS_FAILURE
-            )
+            session_end.value[0].metadata.plugin_data.content = _end_info(api_pb2.STATUS_FAILURE)
         self.writer.file_writer.add_summary(session_end)
 
     def close(self) -> None:

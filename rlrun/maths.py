@@ -60,18 +60,14 @@ def discounted_returns(
     """Monte-Carlo returns G_t = r_t + gamma * G_{t+1} within each episode, bootstrapped from
     `next_values` where a rollout or a time limit cuts an episode: GAE with lambda 1, V = 0."""
     zeros = np.zeros_like(rewards, dtype=np.float64)
-    return compute_gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)[
-        0
-    ]
+    return compute_gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)[0]
 
 
 def clipped_surrogate_loss(log_ratio, advantages, clip: float):
     """PPO's per-row policy loss, max(-A r, -A clip(r, 1 - c, 1 + c)) with r = pi / pi_old:
     no incentive to move the ratio beyond [1 - c, 1 + c] in the advantage's direction."""
     ratio = log_ratio.exp()
-    return torch.max(
-        -advantages * ratio, -advantages * torch.clamp(ratio, 1 - clip, 1 + clip)
-    )
+    return torch.max(-advantages * ratio, -advantages * torch.clamp(ratio, 1 - clip, 1 + clip))
 
 
 def clipped_value_loss(values, old_values, returns, clip: float):

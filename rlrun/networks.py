@@ -28,14 +28,10 @@ def trunk(in_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def mlp(
-    in_dim: int, out_dim: int, net_arch: list[int], activation: str
-) -> nn.Sequential:
+def mlp(in_dim: int, out_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
     """`trunk`, then a linear output layer with no activation."""
     width = net_arch[-1] if net_arch else in_dim
-    return nn.Sequential(
-        *trunk(in_dim, net_arch, activation), nn.Linear(width, out_dim)
-    )
+    return nn.Sequential(*trunk(in_dim, net_arch, activation), nn.Linear(width, out_dim))
 
 
 def orthogonal_init(module: nn.Module, gain: float) -> None:
@@ -119,9 +115,7 @@ class ActorCritic(nn.Module):
         super().__init__()
         self.encoder = ObsEncoder(obs_space)
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = (
-            int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
-        )
+        n_out = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
         width = net_arch[-1] if net_arch else self.encoder.dim
         if shared:
             self.pi_body = self.vf_body = trunk(self.encoder.dim, net_arch, activation)
@@ -132,16 +126,10 @@ class ActorCritic(nn.Module):
         self.vf_head = nn.Linear(width, 1)
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((n_out,), float(log_std_init)))
-            self.register_buffer(
-                "low", torch.as_tensor(action_space.low, dtype=torch.float32)
-            )
-            self.register_buffer(
-                "high", torch.as_tensor(action_space.high, dtype=torch.float32)
-            )
+            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
+            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
             self.squash = action_bounds == "tanh"
-        if (
-            ortho_init
-        ):  # CleanRL/SB3 gains: sqrt(2) hidden, 0.01 policy head, 1 value head
+        if ortho_init:  # CleanRL/SB3 gains: sqrt(2) hidden, 0.01 policy head, 1 value head
             orthogonal_init(self.pi_body, np.sqrt(2))
             orthogonal_init(self.vf_body, np.sqrt(2))
             orthogonal_init(self.pi_head, 0.01)
@@ -162,9 +150,7 @@ class ActorCritic(nn.Module):
         out, value = self(obs)
         if self.discrete:
             logp_all = torch.log_softmax(out, dim=-1)
-            action = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(
-                -1
-            )
+            action = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(-1)
             return action, logp_all.gather(-1, action.unsqueeze(-1)).squeeze(-1), value
         noise = torch.randn(out.shape, generator=generator, device=out.device)
         raw = out + self.log_std.exp() * noise
@@ -184,14 +170,8 @@ class ActorCritic(nn.Module):
 
     def _gaussian_logp(self, mean: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         log_std = self.log_std
-        logp = (
-            -0.5 * ((raw - mean) / log_std.exp()) ** 2
-            - log_std
-            - 0.5 * np.log(2 * np.pi)
-        )
-        if (
-            self.squash
-        ):  # log |d tanh(u)/du| = 2 * (log 2 - u - softplus(-2u)), stable form
+        logp = -0.5 * ((raw - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)
+        if self.squash:  # log |d tanh(u)/du| = 2 * (log 2 - u - softplus(-2u)), stable form
             logp = logp - 2 * (np.log(2) - raw - F.softplus(-2 * raw))
         return logp.sum(-1)
 
@@ -226,15 +206,11 @@ class VectorizedCritic(nn.Module):
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in itertools.pairwise(dims):
-            bound = 1 / np.sqrt(
-                fan_in
-            )  # nn.Linear's default initialisation, per critic
+            bound = 1 / np.sqrt(fan_in)  # nn.Linear's default initialisation, per critic
             self.weights.append(
                 nn.Parameter(torch.empty(n, fan_in, fan_out).uniform_(-bound, bound))
             )
-            self.biases.append(
-                nn.Parameter(torch.empty(n, 1, fan_out).uniform_(-bound, bound))
-            )
+            self.biases.append(nn.Parameter(torch.empty(n, 1, fan_out).uniform_(-bound, bound)))
         self.activation = ACTIVATIONS[activation]()
         self.n = n
 

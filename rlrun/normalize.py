@@ -31,9 +31,7 @@ class RunningMeanStd:
 class ObsNormalizer:
     """(obs - mean) / std, clipped; statistics updated only from training observations."""
 
-    def __init__(
-        self, shape: tuple[int, ...], clip: float = 10.0, eps: float = 1e-8
-    ) -> None:
+    def __init__(self, shape: tuple[int, ...], clip: float = 10.0, eps: float = 1e-8) -> None:
         self.rms = RunningMeanStd(shape)
         self.clip, self.eps = clip, eps
 
@@ -47,9 +45,7 @@ class ObsNormalizer:
 class RewardScaler:
     """r / std(discounted return), clipped: keeps value targets near unit scale."""
 
-    def __init__(
-        self, num_envs: int, gamma: float, clip: float = 10.0, eps: float = 1e-8
-    ) -> None:
+    def __init__(self, num_envs: int, gamma: float, clip: float = 10.0, eps: float = 1e-8) -> None:
         self.rms = RunningMeanStd()
         self.returns = np.zeros(num_envs, dtype=np.float64)
         self.gamma, self.clip, self.eps = gamma, clip, eps

@@ -118,9 +118,7 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def time_to_threshold(
-    evaluations: Sequence[Sequence[float]], threshold: float
-) -> int | None:
+def time_to_threshold(evaluations: Sequence[Sequence[float]], threshold: float) -> int | None:
     """The env step of the first evaluation whose mean return is >= threshold, or None.
 
     `evaluations` is summary.json's list of [step, seconds, mean_return].
@@ -194,9 +192,7 @@ def aggregate(runs: Sequence[Run], threshold: float | None = None) -> list[Confi
         groups.setdefault(run.config, []).append(run)
     rows = []
     for config, members in groups.items():
-        done = [
-            r for r in members if r.status == "completed" and r.final_return is not None
-        ]
+        done = [r for r in members if r.status == "completed" and r.final_return is not None]
         row = ConfigStats(
             config=config,
             seeds=len(done),
@@ -206,9 +202,7 @@ def aggregate(runs: Sequence[Run], threshold: float | None = None) -> list[Confi
         if done:
             returns = np.array([r.final_return for r in done])
             row.mean_return = float(returns.mean())
-            row.std_return = (
-                float(returns.std(ddof=1)) if returns.size > 1 else math.nan
-            )
+            row.std_return = float(returns.std(ddof=1)) if returns.size > 1 else math.nan
             row.iqm_return = iqm(returns)
             row.iqm_ci = bootstrap_ci(returns)
             row.wall_time_s = _mean(r.summary.get("wall_time_s") for r in done)
@@ -221,8 +215,7 @@ def aggregate(runs: Sequence[Run], threshold: float | None = None) -> list[Confi
             ]
             if threshold is not None:
                 steps = [
-                    time_to_threshold(r.summary.get("evaluations") or [], threshold)
-                    for r in done
+                    time_to_threshold(r.summary.get("evaluations") or [], threshold) for r in done
                 ]
                 reached = [s for s in steps if s is not None]
                 row.seeds_reached = len(reached)
@@ -277,9 +270,7 @@ def read_run(path: Path) -> Run:
         summary = json.loads((path / "summary.json").read_text())
     except (OSError, ValueError) as e:
         summary = {"status": "failed", "error": f"unreadable summary.json: {e}"}
-    return Run(
-        path=path, job=job_number(path), overrides=read_overrides(path), summary=summary
-    )
+    return Run(path=path, job=job_number(path), overrides=read_overrides(path), summary=summary)
 
 
 def read_overrides(path: Path) -> list[str]:
@@ -370,7 +361,8 @@ def render_markdown(
         (
             "Final eval return over seeds: mean ± sample std (ddof=1); IQM = mean of the middle 50%"
             f" (fractional at the quartiles), with a {CONFIDENCE:.0%} percentile-bootstrap CI"
-            f" ({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}). Only completed jobs count."
+            f" ({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED})."
+            " Only completed jobs count."
         ),
         "",
     ]
@@ -390,9 +382,7 @@ def render_markdown(
             f"{_fmt(row.iqm_return)} [{_fmt(row.iqm_ci[0])}, {_fmt(row.iqm_ci[1])}]",
         ]
         if threshold is not None:
-            cells.append(
-                f"{_fmt(row.steps_to_threshold, 0)} ({row.seeds_reached}/{row.seeds})"
-            )
+            cells.append(f"{_fmt(row.steps_to_threshold, 0)} ({row.seeds_reached}/{row.seeds})")
         cells += [_fmt(row.wall_time_s, 1), _fmt(row.sps, 0)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
@@ -414,16 +404,12 @@ def render_markdown(
         ]
         for r in failed:
             error = r.summary.get("error") or f"status {r.status}"
-            lines.append(
-                f"| #{r.job} | `{_md(' '.join(r.overrides))}` | {_md(str(error))} |"
-            )
+            lines.append(f"| #{r.job} | `{_md(' '.join(r.overrides))}` | {_md(str(error))} |")
     if stopped:
         lines += ["", "## Stopped early", "", "| job | overrides | final eval |"]
         lines.append("|---|---|---|")
         for r in stopped:
-            lines.append(
-                f"| #{r.job} | `{_md(' '.join(r.overrides))}` | {_fmt(r.final_return)} |"
-            )
+            lines.append(f"| #{r.job} | `{_md(' '.join(r.overrides))}` | {_fmt(r.final_return)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -474,9 +460,7 @@ def plot_curves(rows: Sequence[ConfigStats], common: Sequence[str], path: Path) 
             (line,) = ax.plot(
                 steps, means, marker="o", markersize=3, label=label(row.config, common)
             )
-            ax.fill_between(
-                steps, means - half, means + half, color=line.get_color(), alpha=0.2
-            )
+            ax.fill_between(steps, means - half, means + half, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("env steps")
         ax.set_ylabel("eval mean return")
         ax.set_title("eval return: mean across seeds, band ±1.96 s.e.")
@@ -506,9 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Write report.md, report.csv and curves.png for a directory of rlrun runs "
         "(a sweep directory, or any directory holding run directories with summary.json).",
     )
-    parser.add_argument(
-        "dir", type=Path, help="directory searched recursively for runs"
-    )
+    parser.add_argument("dir", type=Path, help="directory searched recursively for runs")
     parser.add_argument(
         "--threshold",
         type=float,

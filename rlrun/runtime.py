@@ -20,14 +20,8 @@ def resolve_device(spec: str) -> torch.device:
         return torch.device("cpu")
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():
-            why = (
-                "this torch build has no CUDA"
-                if torch.version.cuda is None
-                else "no GPU found"
-            )
-            raise ConfigError(
-                "device", f"{spec} is not available ({why}); use device=cpu or auto"
-            )
+            why = "this torch build has no CUDA" if torch.version.cuda is None else "no GPU found"
+            raise ConfigError("device", f"{spec} is not available ({why}); use device=cpu or auto")
         index = int(spec.split(":")[1]) if ":" in spec else 0
         if index >= torch.cuda.device_count():
             raise ConfigError(

@@ -76,7 +76,7 @@ class AutoExplorationConfig:
     """`exploration=auto`: the agent's own default strategy; any field set here overrides it."""
 
     name: str = "auto"
-    schedule: str | None = param(None, choices=SCHEDULES + (None,))
+    schedule: str | None = param(None, choices=(*SCHEDULES, None))
     start: float | None = param(None, ge=0)
     end: float | None = param(None, ge=0)
     fraction: float | None = param(None, gt=0, le=1)
@@ -126,14 +126,10 @@ class AgentConfig:
     """Base of every agent schema. Subclasses set the ClassVars through `@register_agent`."""
 
     name: str = ""
-    impl: ClassVar[
-        str
-    ]  # "module:Class" of the implementation, imported only when training starts
+    impl: ClassVar[str]  # "module:Class" of the implementation, imported only when training starts
     action_spaces: ClassVar[frozenset[str]]  # "discrete" and/or "box"
     observation_spaces: ClassVar[frozenset[str]]
-    explorations: ClassVar[
-        tuple[str, ...]
-    ]  # allowed strategies; the first is `auto`'s choice
+    explorations: ClassVar[tuple[str, ...]]  # allowed strategies; the first is `auto`'s choice
     default_exploration: ClassVar[dict[str, Any]]
 
 
@@ -223,9 +219,7 @@ class DQNConfig(AgentConfig):
     learning_starts: int = param(100, ge=0)
     train_freq: int = param(4, gt=0)  # env steps between training bursts
     gradient_steps: int = param(1, gt=0)  # gradient steps per burst
-    target_update_interval: int = param(
-        10_000, gt=0
-    )  # env steps between target updates
+    target_update_interval: int = param(10_000, gt=0)  # env steps between target updates
     tau: float = param(1.0, gt=0, le=1)  # 1 = hard copy, < 1 = Polyak averaging
     double_q: bool = False
     loss: str = param("huber", choices=("huber", "mse"))
@@ -236,12 +230,8 @@ class DQNConfig(AgentConfig):
     dueling: bool = False  # separate V and A heads (Wang et al. 2016)
     n_step: int = param(1, gt=0)  # n-step returns, cut short at episode ends
     prioritized_replay: bool = False  # proportional PER (Schaul et al. 2016)
-    prioritized_alpha: float = param(
-        0.6, ge=0
-    )  # how much priorities count (0: uniform)
-    prioritized_beta: float = param(
-        0.4, ge=0, le=1
-    )  # IS-weight exponent, annealed to 1
+    prioritized_alpha: float = param(0.6, ge=0)  # how much priorities count (0: uniform)
+    prioritized_beta: float = param(0.4, ge=0, le=1)  # IS-weight exponent, annealed to 1
 
 
 @dataclass
@@ -249,9 +239,7 @@ class OnPolicyConfig(AgentConfig):
     """What REINFORCE, A2C and PPO share: rollouts, an actor-critic, and its optimizer."""
 
     learning_rate: float = param(3e-4, gt=0)
-    lr_schedule: str = param(
-        "constant", choices=("constant", "linear")
-    )  # linear: to 0 at the end
+    lr_schedule: str = param("constant", choices=("constant", "linear"))  # linear: to 0 at the end
     gamma: float = param(0.99, ge=0, le=1)
     gae_lambda: float = param(0.95, ge=0, le=1)
     n_steps: int = param(2048, gt=0)  # rollout length per env
@@ -267,12 +255,8 @@ class OnPolicyConfig(AgentConfig):
     shared_network: bool = False  # one trunk for actor and critic, or two separate MLPs
     ortho_init: bool = True
     log_std_init: float = 0.0  # Box actions: state-independent log standard deviation
-    action_bounds: str = param(
-        "clip", choices=("clip", "tanh")
-    )  # how Box bounds are kept
-    normalize_obs: bool = (
-        False  # running mean/std, frozen for evaluation, saved with the agent
-    )
+    action_bounds: str = param("clip", choices=("clip", "tanh"))  # how Box bounds are kept
+    normalize_obs: bool = False  # running mean/std, frozen for evaluation, saved with the agent
     normalize_reward: bool = False  # scaled by the std of the discounted return
 
 
@@ -290,9 +274,7 @@ class PPOConfig(OnPolicyConfig):
     # Defaults are Stable-Baselines3's PPO.
     clip_range: float = param(0.2, gt=0)
     clip_range_schedule: str = param("constant", choices=("constant", "linear"))
-    clip_range_vf: float | None = param(
-        None, gt=0
-    )  # null: the value loss is not clipped
+    clip_range_vf: float | None = param(None, gt=0)  # null: the value loss is not clipped
     target_kl: float | None = param(None, gt=0)  # stop the epochs early past 1.5 x this
 
 
@@ -304,9 +286,7 @@ class A2CConfig(OnPolicyConfig):
     gae_lambda: float = param(1.0, ge=0, le=1)
     n_steps: int = param(5, gt=0)
     n_epochs: int = param(1, gt=0)
-    batch_size: int | None = param(
-        None, gt=0
-    )  # null: the whole rollout, one gradient step
+    batch_size: int | None = param(None, gt=0)  # null: the whole rollout, one gradient step
     normalize_advantage: bool = False
     optimizer: str = param("rmsprop", choices=("adam", "rmsprop"))
 
@@ -362,9 +342,7 @@ class TD3Config(ContinuousControlConfig):
     """Twin Delayed DDPG (Fujimoto et al. 2018); SB3's defaults."""
 
     policy_delay: int = param(2, gt=0)  # critic updates per actor (and target) update
-    target_policy_noise: float = param(
-        0.2, ge=0
-    )  # smoothing noise on the target action
+    target_policy_noise: float = param(0.2, ge=0)  # smoothing noise on the target action
     target_noise_clip: float = param(0.5, ge=0)
     n_critics: int = param(2, gt=0)  # clipped double-Q: the minimum over the critics
 
@@ -388,9 +366,7 @@ class SACConfig(ContinuousControlConfig):
         pattern=(r"auto(_[0-9.eE+-]+)?|[0-9.eE+-]+", "auto, auto_<init> or a number"),
     )
     target_entropy: float | None = None  # null: -dim(action space)
-    target_update_interval: int = param(
-        1, gt=0
-    )  # gradient steps between target updates
+    target_update_interval: int = param(1, gt=0)  # gradient steps between target updates
     n_critics: int = param(2, gt=0)
 
 
@@ -405,12 +381,10 @@ class EnvConfig:
     id: str = MISSING
     kwargs: dict[str, Any] = field(default_factory=dict)
     num_envs: int = param(1, gt=0)
-    max_episode_steps: int | None = param(
-        None, gt=0
-    )  # overrides the registered time limit
+    max_episode_steps: int | None = param(None, gt=0)  # overrides the registered time limit
     # How an episode counts as a success for eval/success_rate: terminated (reached the goal),
     # positive_reward (last reward > 0, e.g. FrozenLake), is_success (info key); null: no such metric.
-    success: str | None = param(None, choices=SUCCESS_RULES + (None,))
+    success: str | None = param(None, choices=(*SUCCESS_RULES, None))
 
 
 @dataclass
@@ -418,24 +392,16 @@ class EvalConfig:
     every_steps: int = param(10_000, gt=0)
     episodes: int = param(10, gt=0)
     num_envs: int = param(8, gt=0)  # eval episodes run this many at a time
-    seed: int | None = (
-        None  # default: the run's seed + 10_000, apart from training envs
-    )
+    seed: int | None = None  # default: the run's seed + 10_000, apart from training envs
 
 
 @dataclass
 class CheckpointConfig:
     # checkpoints/step_<N>.pt every this many env steps, and last.pt at the end; null: end only
     every_steps: int | None = param(10_000, gt=0)
-    keep: int = param(
-        3, ge=1
-    )  # how many step_<N>.pt files to keep (last.pt is one of them)
-    save_replay_buffer: bool = (
-        False  # with it, a resumed run is bit-identical to a straight one
-    )
-    best: bool = (
-        True  # best.pt: the agent at its best evaluation (the final one included)
-    )
+    keep: int = param(3, ge=1)  # how many step_<N>.pt files to keep (last.pt is one of them)
+    save_replay_buffer: bool = False  # with it, a resumed run is bit-identical to a straight one
+    best: bool = True  # best.pt: the agent at its best evaluation (the final one included)
 
 
 VIDEO_FORMATS = ("gif", "mp4")
@@ -444,18 +410,14 @@ VIDEO_FORMATS = ("gif", "mp4")
 @dataclass
 class VideoConfig:
     every_steps: int | None = param(None, gt=0)  # record an eval episode this often
-    format: str = param(
-        "gif", choices=VIDEO_FORMATS
-    )  # mp4 needs `pip install rlrun[video]`
+    format: str = param("gif", choices=VIDEO_FORMATS)  # mp4 needs `pip install rlrun[video]`
     fps: int = param(30, gt=0)
     max_frames: int = param(1_000, gt=0)
 
 
 @dataclass
 class LoggerConfig:
-    log_every_steps: int = param(
-        1_000, gt=0
-    )  # losses and charts are averaged over this window
+    log_every_steps: int = param(1_000, gt=0)  # losses and charts are averaged over this window
     progress: bool = True  # console progress bar
 
 
@@ -495,9 +457,7 @@ def _build(schema: type, values: Any, prefix: str) -> Any:
     except ConfigKeyError as e:
         key = str(e.key)
         known = [f.name for f in dataclasses.fields(schema)]
-        raise ConfigError(
-            _key(prefix, key), f"unknown key{_suggest(key, known, prefix)}"
-        )
+        raise ConfigError(_key(prefix, key), f"unknown key{_suggest(key, known, prefix)}")
     except MissingMandatoryValue as e:
         key = _key(prefix, e.key)
         raise ConfigError(key, f"has no value; set it: {key}=<value>") from None
@@ -537,9 +497,7 @@ def _check_ranges(obj: Any, prefix: str) -> None:
         if m.get("choices") is not None and value not in m["choices"]:
             valid = ", ".join(str(c) if c is not None else "null" for c in m["choices"])
             raise ConfigError(key, f"got {value!r}; choose one of: {valid}")
-        if m.get("pattern") is not None and not re.fullmatch(
-            m["pattern"][0], str(value)
-        ):
+        if m.get("pattern") is not None and not re.fullmatch(m["pattern"][0], str(value)):
             raise ConfigError(key, f"got {value!r}; use {m['pattern'][1]}")
         if value is None or isinstance(value, (bool, str)):
             continue
@@ -561,9 +519,7 @@ def _lookup(registry: dict[str, type], kind: str, name: Any) -> type:
     return registry[name]
 
 
-def resolve_exploration(
-    agent: type[AgentConfig], values: dict[str, Any]
-) -> ExplorationConfig:
+def resolve_exploration(agent: type[AgentConfig], values: dict[str, Any]) -> ExplorationConfig:
     """Build the exploration schema for `agent`; `auto` becomes the agent's own default."""
     if values.get("name") == "auto":
         auto = _build(AutoExplorationConfig, values, "exploration")
@@ -595,9 +551,7 @@ def unknown_key_message(key: str) -> str:
     """The one-line error for an override of a key that no config has, with a likely fix."""
     group, _, leaf = key.rpartition(".")
     if group.startswith("env.kwargs"):
-        return (
-            f"{key}: not an argument this env config sets; pass it with +{key}=<value>"
-        )
+        return f"{key}: not an argument this env config sets; pass it with +{key}=<value>"
     schemas = {
         "": [RunConfig],
         "agent": list(AGENTS.values()),
@@ -612,11 +566,7 @@ def unknown_key_message(key: str) -> str:
 
 def validate(cfg: DictConfig | dict) -> RunConfig:
     """Check the composed config against the schemas; return it as typed dataclasses."""
-    values = (
-        OmegaConf.to_container(cfg, resolve=True)
-        if isinstance(cfg, DictConfig)
-        else dict(cfg)
-    )
+    values = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     values.pop("hydra", None)
     for group in ("agent", "env", "exploration"):
         if not isinstance(values.get(group), dict):
@@ -636,7 +586,5 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
     )
     run = dataclasses.replace(rest, agent=agent, env=env, exploration=exploration)
     if not DEVICE_PATTERN.match(run.device):
-        raise ConfigError(
-            "device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps"
-        )
+        raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
     return run

@@ -55,23 +55,17 @@ class SearchConf:
     # search space: key -> Hydra sweep syntax, as Hydra's Optuna sweeper spells it:
     # choice(a,b,...), range(start,stop,step), interval(low,high), tag(log, interval(low,high))
     params: dict[str, str] = field(default_factory=dict)
-    n_trials: int = (
-        20  # trials in the study in total, counting those of earlier sessions
-    )
+    n_trials: int = 20  # trials in the study in total, counting those of earlier sessions
     seeds: int = 1  # seeds per trial: seed, seed+1, ... run one after another
     smoothing: int = 3  # k: a seed's score is the mean of its last k evaluations
     direction: str = "maximize"
     sampler: str = "tpe"  # tpe | random
     sampler_seed: int = 0
-    n_startup_trials: int = (
-        5  # random trials before TPE, and finished trials before pruning
-    )
+    n_startup_trials: int = 5  # random trials before TPE, and finished trials before pruning
     pruner: str = "median"  # median | none
     n_warmup_evals: int = 2  # evaluations of each seed that are never judged
     study_name: str | None = None  # default: <agent>_<env>
-    storage: str | None = (
-        None  # default: <sweep dir>/optuna.journal; or sqlite:///<file>
-    )
+    storage: str | None = None  # default: <sweep dir>/optuna.journal; or sqlite:///<file>
 
 
 ConfigStore.instance().store(
@@ -117,9 +111,7 @@ def distribution(key: str, spec: str):
     try:
         override = OverridesParser.create().parse_overrides([f"{key}={spec}"])[0]
     except OverrideParseException as e:
-        raise ConfigError(
-            f"{KEY}.params.{key}", f"cannot parse {spec!r}: {e}"
-        ) from None
+        raise ConfigError(f"{KEY}.params.{key}", f"cannot parse {spec!r}: {e}") from None
     if not override.is_sweep_override():
         raise ConfigError(
             f"{KEY}.params.{key}",
@@ -133,10 +125,7 @@ def distribution(key: str, spec: str):
         choices = [plain(x) for x in override.sweep_iterator()]
         # Optuna takes only scalars as categories: lists (net_arch) go in as their override text
         return d.CategoricalDistribution(
-            [
-                x if isinstance(x, (bool, int, float, str)) else encode(x)
-                for x in choices
-            ]
+            [x if isinstance(x, (bool, int, float, str)) else encode(x) for x in choices]
         )
     if override.is_range_sweep():
         if value.step <= 0 or value.stop <= value.start:
@@ -151,9 +140,7 @@ def distribution(key: str, spec: str):
         )
     log_scale = "log" in value.tags
     if log_scale and low <= 0:
-        raise ConfigError(
-            f"{KEY}.params.{key}", f"a log interval needs low > 0, got {spec!r}"
-        )
+        raise ConfigError(f"{KEY}.params.{key}", f"a log interval needs low > 0, got {spec!r}")
     if isinstance(low, int) and isinstance(high, int):
         return d.IntDistribution(low, high, log=log_scale)
     return d.FloatDistribution(float(low), float(high), log=log_scale)
@@ -258,9 +245,7 @@ class PrunedSweeper(Sweeper):
         failures: list[BaseException] = []
         for _ in range(remaining):
             trial = study.ask(distributions)
-            error = self.run_trial(
-                optuna, study, trial, fixed, seeds, stride, sweep_dir
-            )
+            error = self.run_trial(optuna, study, trial, fixed, seeds, stride, sweep_dir)
             if error is not None:
                 failures.append(error)
         best = write_results(optuna, study, sweep_dir, fixed, identity)
@@ -285,9 +270,7 @@ class PrunedSweeper(Sweeper):
             evals: list[float] = []
             pruned_at: list[int] = []
 
-            def on_eval(
-                step: int, result, i=i, evals=evals, pruned_at=pruned_at
-            ) -> bool:
+            def on_eval(step: int, result, i=i, evals=evals, pruned_at=pruned_at) -> bool:
                 evals.append(result.mean_return)
                 j = len(evals) - 1
                 if j < s.n_warmup_evals:
@@ -300,9 +283,7 @@ class PrunedSweeper(Sweeper):
                 return False
 
             job_overrides = [*overrides, f"seed={seed}"]
-            job_cfg = self.hydra_context.config_loader.load_sweep_config(
-                self.config, job_overrides
-            )
+            job_cfg = self.hydra_context.config_loader.load_sweep_config(self.config, job_overrides)
             with open_dict(job_cfg):
                 job_cfg.hydra.job.num = trial.number * len(seeds) + i
                 job_cfg.hydra.job.id = f"{trial.number}_{i}"
@@ -316,38 +297,26 @@ class PrunedSweeper(Sweeper):
                     job_dir_key="hydra.sweep.dir",
                     job_subdir_key="hydra.sweep.subdir",
                 )
-            except (
-                BaseException
-            ):  # Ctrl-C: resuming re-runs this trial with the same values
+            except BaseException:  # Ctrl-C: resuming re-runs this trial with the same values
                 trial.set_user_attr("interrupted", True)
                 study.enqueue_trial(params)
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 raise
             finally:
                 self.on_eval = None
-                configure_log(
-                    self.config.hydra.hydra_logging, self.config.hydra.verbose
-                )
+                configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
             run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)
             run_dirs.append(str(run_dir))
             summary = read_json(run_dir / "summary.json")
             env_steps += int(summary.get("steps") or 0)
             if ret.status == JobStatus.FAILED:
                 error = ret._return_value
-                trial.set_user_attr(
-                    "error", f"{type(error).__name__}: {error}".splitlines()[0]
-                )
-                finish(
-                    trial, study, optuna.trial.TrialState.FAIL, env_steps, run_dirs, t0
-                )
-                log.info(
-                    "trial %d failed: %s", trial.number, trial.user_attrs.get("error")
-                )
+                trial.set_user_attr("error", f"{type(error).__name__}: {error}".splitlines()[0])
+                finish(trial, study, optuna.trial.TrialState.FAIL, env_steps, run_dirs, t0)
+                log.info("trial %d failed: %s", trial.number, trial.user_attrs.get("error"))
                 return error
             if pruned_at:
-                mark_summary(
-                    run_dir, summary, study.study_name, trial.number, seed, pruned_at[0]
-                )
+                mark_summary(run_dir, summary, study.study_name, trial.number, seed, pruned_at[0])
                 finish(
                     trial,
                     study,
@@ -364,13 +333,9 @@ class PrunedSweeper(Sweeper):
                     env_steps,
                 )
                 return None
-            evals.append(
-                float(ret.return_value)
-            )  # the final evaluation, at the end of training
+            evals.append(float(ret.return_value))  # the final evaluation, at the end of training
             scores.append(mean(evals[-s.smoothing :]))
-            mark_summary(
-                run_dir, summary, study.study_name, trial.number, seed, None, scores[-1]
-            )
+            mark_summary(run_dir, summary, study.study_name, trial.number, seed, None, scores[-1])
         value = mean(scores)
         trial.set_user_attr("seed_scores", scores)
         finish(
@@ -382,9 +347,7 @@ class PrunedSweeper(Sweeper):
             t0,
             value,
         )
-        log.info(
-            "trial %d: objective %.3f (%d env steps)", trial.number, value, env_steps
-        )
+        log.info("trial %d: objective %.3f (%d env steps)", trial.number, value, env_steps)
         return None
 
 
@@ -395,9 +358,7 @@ def mean(xs: list[float]) -> float:
 def check_settings(s: SearchConf) -> None:
     def positive(name: str, minimum: int = 1) -> None:
         if getattr(s, name) < minimum:
-            raise ConfigError(
-                f"{KEY}.{name}", f"must be >= {minimum}, got {getattr(s, name)}"
-            )
+            raise ConfigError(f"{KEY}.{name}", f"must be >= {minimum}, got {getattr(s, name)}")
 
     positive("n_trials", 0)
     positive("seeds")
@@ -423,14 +384,10 @@ def split_arguments(arguments: list[str]) -> tuple[list[str], dict[str, str]]:
     space: dict[str, str] = {}
     for o in OverridesParser.create().parse_overrides(arguments):
         if o.key_or_group == "hparams_search":
-            fixed.append(
-                o.input_line
-            )  # keeps the option in each job's recorded overrides
+            fixed.append(o.input_line)  # keeps the option in each job's recorded overrides
         elif o.is_sweep_override():
             if o.key_or_group in ("agent", "env") or o.is_delete():
-                raise ConfigError(
-                    o.key_or_group, f"a pruned search cannot sweep {o.input_line!r}"
-                )
+                raise ConfigError(o.key_or_group, f"a pruned search cannot sweep {o.input_line!r}")
             space[o.key_or_group] = o.input_line.split("=", 1)[1]
         elif o.key_or_group != "seed":
             fixed.append(o.input_line)
@@ -444,27 +401,21 @@ def make_storage(optuna, text: str):
     path.parent.mkdir(parents=True, exist_ok=True)
     journal = optuna.storages.journal
     return optuna.storages.JournalStorage(
-        journal.JournalFileBackend(
-            str(path), lock_obj=journal.JournalFileOpenLock(str(path))
-        )
+        journal.JournalFileBackend(str(path), lock_obj=journal.JournalFileOpenLock(str(path)))
     )
 
 
 def make_sampler(optuna, s: SearchConf):
     if s.sampler == "random":
         return optuna.samplers.RandomSampler(seed=s.sampler_seed)
-    return optuna.samplers.TPESampler(
-        seed=s.sampler_seed, n_startup_trials=s.n_startup_trials
-    )
+    return optuna.samplers.TPESampler(seed=s.sampler_seed, n_startup_trials=s.n_startup_trials)
 
 
 def make_pruner(optuna, s: SearchConf):
     if s.pruner == "none":
         return optuna.pruners.NopPruner()
     # our own warm-up (n_warmup_evals) counts evaluations of each seed; the pruner's counts steps
-    return optuna.pruners.MedianPruner(
-        n_startup_trials=s.n_startup_trials, n_warmup_steps=0
-    )
+    return optuna.pruners.MedianPruner(n_startup_trials=s.n_startup_trials, n_warmup_steps=0)
 
 
 def check_same_study(study, identity: dict, name: str, storage: str) -> None:
@@ -475,9 +426,7 @@ def check_same_study(study, identity: dict, name: str, storage: str) -> None:
         return
     for key, value in identity.items():
         if stored.get(key) != value:
-            if isinstance(
-                value, dict
-            ):  # name the dimensions that differ, not the whole space
+            if isinstance(value, dict):  # name the dimensions that differ, not the whole space
                 keys = sorted(
                     set(value) ^ set(stored[key])
                     | {k for k in value if stored[key].get(k) != value[k]}
@@ -526,9 +475,7 @@ def read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def mark_summary(
-    run_dir, summary, study_name, number, seed, pruned_at, score=None
-) -> None:
+def mark_summary(run_dir, summary, study_name, number, seed, pruned_at, score=None) -> None:
     """Say in the job's summary.json which trial it was and whether the pruner stopped it."""
     from rlrun.experiment import write_json
 
@@ -546,18 +493,14 @@ def mark_summary(
 # ---------------------------------------------------------------------------- results
 
 
-def write_results(
-    optuna, study, sweep_dir: Path, fixed: list[str], identity: dict
-) -> float | None:
+def write_results(optuna, study, sweep_dir: Path, fixed: list[str], identity: dict) -> float | None:
     """trials.csv and best.yaml in the sweep dir; the best trial's overrides on the console."""
     states = optuna.trial.TrialState
     trials = study.get_trials(deepcopy=False)
     keys = sorted({k for t in trials for k in t.params})
     with open(sweep_dir / "trials.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            ["number", "state", "value", "env_steps", "wall_time_s", *keys, "run_dirs"]
-        )
+        w.writerow(["number", "state", "value", "env_steps", "wall_time_s", *keys, "run_dirs"])
         for t in trials:
             w.writerow(
                 [
@@ -600,9 +543,7 @@ def write_results(
     for o in params:
         key, _, value = o.partition("=")
         OmegaConf.update(tree, key, yaml_value(value), force_add=True)
-    (sweep_dir / "best.yaml").write_text(
-        "# @package _global_\n" + header + OmegaConf.to_yaml(tree)
-    )
+    (sweep_dir / "best.yaml").write_text("# @package _global_\n" + header + OmegaConf.to_yaml(tree))
     out += [
         f"  best trial {best.number}: objective {best.value:.3f}",
         f"  overrides: {' '.join(params)}",

@@ -93,9 +93,7 @@ def evaluate(
     successes: list[bool] = []
     obs, _ = env.reset(seed=seed)
     while (counts < targets).any():
-        obs, reward, terminated, _truncated, infos = env.step(
-            agent.act(obs, explore=False)
-        )
+        obs, reward, terminated, _truncated, infos = env.step(agent.act(obs, explore=False))
         done = infos.get("_episode")
         if done is None or not done.any():
             continue
@@ -327,11 +325,7 @@ class Trainer:
 
     def _last_good(self) -> str:
         last = self.checkpoints.last if self.checkpoints else None
-        return (
-            f"; the last good checkpoint is {last}"
-            if last is not None and last.exists()
-            else ""
-        )
+        return f"; the last good checkpoint is {last}" if last is not None and last.exists() else ""
 
     # --- logging and evaluation -----------------------------------------------------------------
 
@@ -361,9 +355,7 @@ class Trainer:
                 self.logger.scalar(f"eval/{name}", value, step)
         r = self.state.result
         r.final_eval = ev
-        r.evaluations.append(
-            (step, round(time.perf_counter() - start, 3), ev.mean_return)
-        )
+        r.evaluations.append((step, round(time.perf_counter() - start, 3), ev.mean_return))
         if r.best_eval_mean_return is None or ev.mean_return > r.best_eval_mean_return:
             r.best_eval_mean_return = ev.mean_return
             if self.checkpoints is not None and self.cfg.checkpoint.best:

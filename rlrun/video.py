@@ -20,17 +20,13 @@ from rlrun.schema import EnvConfig, VideoConfig
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-TB_MAX_SIDE = (
-    320  # TensorBoard gets a smaller copy: a GIF of full-size frames is megabytes
-)
+TB_MAX_SIDE = 320  # TensorBoard gets a smaller copy: a GIF of full-size frames is megabytes
 
 
 def render_env(env_cfg: EnvConfig, seed: int) -> tuple[gym.Env, Any, np.ndarray]:
     """The env made to render RGB frames, reset: (env, first observation, first frame)."""
     try:
-        with (
-            warnings.catch_warnings()
-        ):  # "render_mode not in render_modes": ours says more
+        with warnings.catch_warnings():  # "render_mode not in render_modes": ours says more
             warnings.simplefilter("ignore", UserWarning)
             env = gym.make(env_cfg.id, render_mode="rgb_array", **make_kwargs(env_cfg))
         obs, _ = env.reset(seed=seed)
@@ -42,9 +38,7 @@ def render_env(env_cfg: EnvConfig, seed: int) -> tuple[gym.Env, Any, np.ndarray]
         ) from None
     if not isinstance(frame, np.ndarray) or frame.ndim != 3:
         env.close()
-        raise ConfigError(
-            "video", f"{env_cfg.id} renders no RGB frames in rgb_array mode"
-        )
+        raise ConfigError("video", f"{env_cfg.id} renders no RGB frames in rgb_array mode")
     return env, obs, frame
 
 
@@ -80,13 +74,9 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int) -> Path:
                 "video.format",
                 'mp4 needs imageio-ffmpeg: pip install "rlrun[video]", or use gif',
             ) from None
-        iio.imwrite(
-            path, np.stack(frames), plugin="FFMPEG", fps=fps, macro_block_size=1
-        )
+        iio.imwrite(path, np.stack(frames), plugin="FFMPEG", fps=fps, macro_block_size=1)
     else:
-        iio.imwrite(
-            path, np.stack(frames), extension=".gif", duration=1000 / fps, loop=0
-        )
+        iio.imwrite(path, np.stack(frames), extension=".gif", duration=1000 / fps, loop=0)
     return path
 
 
@@ -113,14 +103,10 @@ class VideoRecorder:
         self.cfg, self.env_cfg, self.seed = cfg, env_cfg, seed
         self.dir = run_dir / "videos"
         self.logger = logger
-        render_env(env_cfg, seed)[
-            0
-        ].close()  # an env that cannot render fails before training
+        render_env(env_cfg, seed)[0].close()  # an env that cannot render fails before training
 
     def record(self, agent: Agent, step: int) -> Path:
         frames, _ = record_episode(agent, self.env_cfg, self.seed, self.cfg.max_frames)
-        path = write_video(
-            self.dir / f"step_{step}.{self.cfg.format}", frames, self.cfg.fps
-        )
+        path = write_video(self.dir / f"step_{step}.{self.cfg.format}", frames, self.cfg.fps)
         self.logger.gif("videos/eval", gif_bytes(frames, self.cfg.fps), step)
         return path

@@ -56,10 +56,7 @@ def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
 
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
-    return {
-        tag: [(e.step, e.value) for e in acc.Scalars(tag)]
-        for tag in acc.Tags()["scalars"]
-    }
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 def train(tmp_path: Path, *overrides: str):
@@ -92,9 +89,7 @@ def free_port() -> int:
 def get(url: str, body: dict | None = None) -> Any:
     """GET, or POST `body` as JSON; the decoded JSON answer."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -102,7 +97,8 @@ def get(url: str, body: dict | None = None) -> Any:
 @contextlib.contextmanager
 def tensorboard_server(logdir: Path, runs: int = 1) -> Iterator[str]:
     """A real `tensorboard` on 127.0.0.1 over `logdir`; yields its base URL once it lists at
-    least `runs` runs (or after a minute, leaving the caller's assertions to say what is missing)."""
+    least `runs` runs (or after a minute, leaving the caller's assertions to say what is
+    missing)."""
     exe = Path(sys.executable).with_name("tensorboard")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "tensorboard.main"]
     port = free_port()

@@ -11,9 +11,7 @@ class ConstantRewardEnv(gym.Env):
     """One state, reward 1 every step. `terminate_after` steps end the episode by termination;
     with None it never terminates (infinite horizon), so only a time limit ends it."""
 
-    def __init__(
-        self, terminate_after: int | None = None, discrete_obs: bool = False
-    ) -> None:
+    def __init__(self, terminate_after: int | None = None, discrete_obs: bool = False) -> None:
         self.terminate_after = terminate_after
         self.action_space = gym.spaces.Discrete(2)
         self.observation_space = (
@@ -37,9 +35,7 @@ class ConstantRewardEnv(gym.Env):
 
     def step(self, action):
         self._t += 1
-        terminated = (
-            self.terminate_after is not None and self._t >= self.terminate_after
-        )
+        terminated = self.terminate_after is not None and self._t >= self.terminate_after
         return self._obs(), 1.0, terminated, False, {}
 
 
@@ -50,9 +46,7 @@ gym.register(
     max_episode_steps=5,
     kwargs={"discrete_obs": True},
 )
-gym.register(
-    "TerminateAfterOne-v0", entry_point=ConstantRewardEnv, kwargs={"terminate_after": 1}
-)
+gym.register("TerminateAfterOne-v0", entry_point=ConstantRewardEnv, kwargs={"terminate_after": 1})
 gym.register(
     "TerminateAfterOneDiscrete-v0",
     entry_point=ConstantRewardEnv,

@@ -8,9 +8,7 @@ from rlrun.buffers import ReplayBuffer
 
 def make_buffer(capacity: int) -> ReplayBuffer:
     obs_space = gym.spaces.Box(-10, 10, shape=(2,), dtype=np.float32)
-    return ReplayBuffer(
-        capacity, obs_space, gym.spaces.Discrete(3), torch.device("cpu")
-    )
+    return ReplayBuffer(capacity, obs_space, gym.spaces.Discrete(3), torch.device("cpu"))
 
 
 def step(first: float, n: int = 2) -> Transition:

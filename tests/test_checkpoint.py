@@ -236,9 +236,7 @@ def test_interrupted_and_resumed_equals_straight(tmp_path, case):
     assert_same_tree(got, want)
     a, b = straight.result, resumed.result
     assert (b.steps, b.episodes) == (a.steps, a.episodes)
-    assert [(s, r) for s, _, r in b.evaluations] == [
-        (s, r) for s, _, r in a.evaluations
-    ]
+    assert [(s, r) for s, _, r in b.evaluations] == [(s, r) for s, _, r in a.evaluations]
     assert b.final_eval == a.final_eval
 
     want_tb = read_scalars(tmp_path / "straight")
@@ -389,9 +387,7 @@ def one_line_error(proc: subprocess.CompletedProcess, message: str) -> None:
 
 
 def test_a_signal_in_the_last_step_lets_the_run_finish(tmp_path):
-    trainer, logger = _build(
-        tmp_path, "agent=qlearning", "env=frozenlake", "total_timesteps=1000"
-    )
+    trainer, logger = _build(tmp_path, "agent=qlearning", "env=frozenlake", "total_timesteps=1000")
     update = trainer.agent.update
 
     def update_then_signal(step: int) -> None:
@@ -401,9 +397,7 @@ def test_a_signal_in_the_last_step_lets_the_run_finish(tmp_path):
 
     trainer.agent.update = update_then_signal
     try:
-        result = (
-            trainer.train()
-        )  # no Interrupted: only a second signal would stop it now
+        result = trainer.train()  # no Interrupted: only a second signal would stop it now
     finally:
         logger.close()
     assert result.steps == 1000
@@ -454,9 +448,7 @@ def test_resume_errors_are_one_line_and_change_nothing(tmp_path):
         "resume: env=cartpole: a resumed run keeps its config groups",
     )
     one_line_error(
-        run_cli(
-            f"resume={run_dir}", "agent.gamma=0.5", "total_timesteps=2000", cwd=tmp_path
-        ),
+        run_cli(f"resume={run_dir}", "agent.gamma=0.5", "total_timesteps=2000", cwd=tmp_path),
         "agent.gamma=0.99 in the checkpoint, 0.5 now",
     )
     # a refused resume leaves no trace
@@ -544,9 +536,7 @@ def test_eval_command_and_training_videos(tmp_path):
     images = acc.Images("videos/eval")
     assert [im.step for im in images] == [500, 1000]
     assert images[0].encoded_image_string[:6] == b"GIF89a"
-    with tensorboard_server(
-        run_dir
-    ) as base:  # what the Images tab of the web page shows
+    with tensorboard_server(run_dir) as base:  # what the Images tab of the web page shows
         (run,) = get(f"{base}/data/runs")
         assert get(f"{base}/data/plugin/images/tags")[run]["videos/eval"]
         shown = get(f"{base}/data/plugin/images/images?run={run}&tag=videos/eval")

@@ -1,4 +1,4 @@
-"""The real `rlrun` command in a subprocess: help, errors, runs, sweeps, and what TensorBoard shows."""
+"""The real `rlrun` command in a subprocess: help, errors, runs, sweeps, what TensorBoard shows."""
 
 from __future__ import annotations
 
@@ -20,9 +20,7 @@ def test_help_lists_groups_fast_without_torch():
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'torch imported for --help'\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     for line in (
         "agent: a2c, ddpg, dqn, expected_sarsa, ppo, qlearning, reinforce, sac, sarsa, td3",
@@ -140,9 +138,7 @@ ON_POLICY_TAGS = (
 )
 def test_on_policy_agents_run_and_log_their_tags(tmp_path, agent, env, extra_tags):
     run_dir = tmp_path / "run"
-    scalars = run_ok(
-        f"agent={agent}", f"env={env}", *TINY, "agent.n_steps=128", run_dir=run_dir
-    )
+    scalars = run_ok(f"agent={agent}", f"env={env}", *TINY, "agent.n_steps=128", run_dir=run_dir)
     for tag in (*ON_POLICY_TAGS, *extra_tags):
         assert scalars.get(tag), f"{tag} missing"
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -159,9 +155,7 @@ def test_module_colon_id_imports_the_module(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert (
-        json.loads((tmp_path / "run" / "summary.json").read_text())["objective"] == 5.0
-    )
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["objective"] == 5.0
 
 
 @pytest.fixture(scope="module")
@@ -183,9 +177,7 @@ def sweep(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
 def test_multirun_keeps_going_past_a_failed_job(sweep):
     proc, sweep_dir = sweep
     assert proc.returncode == 1
-    assert (
-        "job failed #1 (agent=qlearning env=frozenlake agent.gamma=1.5" in proc.stderr
-    )
+    assert "job failed #1 (agent=qlearning env=frozenlake agent.gamma=1.5" in proc.stderr
     assert "agent.gamma: must be <= 1, got 1.5" in proc.stderr
     assert "1 job(s) failed (#1)" in proc.stderr
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
@@ -204,13 +196,9 @@ def test_tensorboard_server_shows_every_job_with_hparams(sweep):
         assert len(completed) == 2, runs
         tags = get(f"{base}/data/plugin/scalars/tags")
         assert "eval/mean_return" in tags[completed[0]]
-        points = get(
-            f"{base}/data/plugin/scalars/scalars?run={completed[0]}&tag=eval/mean_return"
-        )
+        points = get(f"{base}/data/plugin/scalars/scalars?run={completed[0]}&tag=eval/mean_return")
         assert [p[1] for p in points] == [1000, 2000, 3000]
-        experiment = get(
-            f"{base}/data/plugin/hparams/experiment", {"experimentName": ""}
-        )
+        experiment = get(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
         names = {h["name"] for h in experiment["hparamInfos"]}
         assert {"agent.gamma", "agent.learning_rate", "env.id", "seed"} <= names
         metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}

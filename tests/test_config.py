@@ -27,9 +27,7 @@ def test_conf_lists_every_registered_agent():
 @pytest.mark.parametrize("agent_name", sorted(AGENTS))
 def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
     if env_name == "custom":
-        with pytest.raises(
-            ConfigError, match=r"env.id: has no value; set it: env.id=<value>"
-        ):
+        with pytest.raises(ConfigError, match=r"env.id: has no value; set it: env.id=<value>"):
             validate(compose_config(f"agent={agent_name}", "env=custom"))
         return
     rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
@@ -50,9 +48,7 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
             check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
         return
     if agent_name == "dqn" and env_name in BOX_ACTION_ENVS:
-        with pytest.raises(
-            ConfigError, match=r"'dqn' needs discrete actions, but .* has box"
-        ):
+        with pytest.raises(ConfigError, match=r"'dqn' needs discrete actions, but .* has box"):
             check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
         return
     check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
@@ -69,9 +65,7 @@ def test_presets_apply_automatically_and_the_command_line_wins():
     assert cfg.exploration.fraction == 0.16
     cfg = compose_config("agent=dqn", "env=cartpole", "agent.train_freq=4")
     assert cfg.agent.train_freq == 4
-    plain = compose_config(
-        "agent=dqn", "env=taxi"
-    )  # no preset for this pair: SB3 defaults
+    plain = compose_config("agent=dqn", "env=taxi")  # no preset for this pair: SB3 defaults
     assert plain.agent.train_freq == 4 and plain.agent.learning_rate == 1e-4
 
 
@@ -131,7 +125,8 @@ def test_bad_values_are_one_line_errors_naming_the_key(overrides, message):
         ),
         (
             ["agent=dqn", "exploration=policy"],
-            "agent 'dqn' cannot use exploration=policy; choose one of: auto, epsilon_greedy, boltzmann",
+            "agent 'dqn' cannot use exploration=policy; "
+            "choose one of: auto, epsilon_greedy, boltzmann",
         ),
         (["agent=ppo", "exploration.start=0.5"], "exploration.start: unknown key"),
     ],

@@ -122,9 +122,7 @@ def check_fresh_state(jobs: list[Path], seeds: list[int]) -> set[int]:
     for job, seed in zip(jobs, seeds, strict=True):
         log = (job / "rlrun.log").read_text()
         assert f"-> {job}\n" in log, log
-        assert log.count(" -> ") == 1, (
-            log
-        )  # no other job's "<agent> on <env> ... -> <dir>"
+        assert log.count(" -> ") == 1, log  # no other job's "<agent> on <env> ... -> <dir>"
         built = probes(job)
         assert built, job.name
         for p in built:
@@ -132,10 +130,7 @@ def check_fresh_state(jobs: list[Path], seeds: list[int]) -> set[int]:
             pids.add(p["pid"])
         first = built[0]  # the training env, built right after seeding
         assert first["torch_seed"] == seed, (job.name, first)
-        assert (
-            first["numpy_key"]
-            == np.random.RandomState(seed).get_state()[1][:4].tolist()
-        )
+        assert first["numpy_key"] == np.random.RandomState(seed).get_state()[1][:4].tolist()
         assert first["random_state"] == list(random.Random(seed).getstate()[1][:4])
     return pids
 

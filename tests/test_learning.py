@@ -24,9 +24,7 @@ def test_tabular_bootstraps_at_truncation_not_termination(tmp_path, agent):
         tmp_path / "t", "env=custom", "env.id=ForeverTimeLimitDiscrete-v0", *common
     ).agent
     np.testing.assert_allclose(forever.q[0], 1 / (1 - GAMMA), rtol=0.01)
-    once = train(
-        tmp_path / "o", "env=custom", "env.id=TerminateAfterOneDiscrete-v0", *common
-    ).agent
+    once = train(tmp_path / "o", "env=custom", "env.id=TerminateAfterOneDiscrete-v0", *common).agent
     np.testing.assert_allclose(once.q[0], 1.0, rtol=0.01)
 
 
@@ -44,18 +42,10 @@ def test_dqn_bootstraps_at_truncation_not_termination(tmp_path, double_q):
         "total_timesteps=4000",
         "eval.episodes=1",
     ]
-    forever = train(
-        tmp_path / "t", "env=custom", "env.id=ForeverTimeLimit-v0", *common
-    ).agent
-    np.testing.assert_allclose(
-        forever.q_values(np.ones((1, 1), np.float32)), 10.0, rtol=0.05
-    )
-    once = train(
-        tmp_path / "o", "env=custom", "env.id=TerminateAfterOne-v0", *common
-    ).agent
-    np.testing.assert_allclose(
-        once.q_values(np.ones((1, 1), np.float32)), 1.0, rtol=0.05
-    )
+    forever = train(tmp_path / "t", "env=custom", "env.id=ForeverTimeLimit-v0", *common).agent
+    np.testing.assert_allclose(forever.q_values(np.ones((1, 1), np.float32)), 10.0, rtol=0.05)
+    once = train(tmp_path / "o", "env=custom", "env.id=TerminateAfterOne-v0", *common).agent
+    np.testing.assert_allclose(once.q_values(np.ones((1, 1), np.float32)), 1.0, rtol=0.05)
 
 
 def test_qlearning_solves_deterministic_frozenlake(tmp_path):
@@ -72,14 +62,10 @@ def test_qlearning_solves_deterministic_frozenlake(tmp_path):
 
 
 def test_sarsa_finds_a_path_to_the_cliffwalking_goal(tmp_path):
-    trainer = train(
-        tmp_path, "agent=sarsa", "env=cliffwalking"
-    )  # its Sutton & Barto preset
+    trainer = train(tmp_path, "agent=sarsa", "env=cliffwalking")  # its Sutton & Barto preset
     ev = trainer.result.final_eval
     assert ev.success_rate == 1.0
-    assert (
-        ev.mean_return >= -17
-    )  # optimal -13 along the edge; SARSA's safe path is a few longer
+    assert ev.mean_return >= -17  # optimal -13 along the edge; SARSA's safe path is a few longer
 
 
 @pytest.mark.slow
@@ -125,8 +111,6 @@ def test_same_seed_same_run_across_processes(tmp_path):
     ):
         assert len(a[tag]) > 0, tag
         assert a[tag] == b[tag], tag
-    other = run_cli(
-        *args[:2], "seed=4", *args[3:], f"hydra.run.dir={tmp_path / 'c'}", cwd=ROOT
-    )
+    other = run_cli(*args[:2], "seed=4", *args[3:], f"hydra.run.dir={tmp_path / 'c'}", cwd=ROOT)
     assert other.returncode == 0, other.stderr
     assert read_scalars(tmp_path / "c")["losses/td_loss"] != a["losses/td_loss"]

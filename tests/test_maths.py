@@ -21,9 +21,7 @@ def test_td_target_bootstraps_unless_terminated():
     next_value = np.array([10.0, 10.0, 4.0])
     terminated = np.array([0.0, 1.0, 0.0])
     # 1 + 0.9 * 10 = 10; terminated: just the reward; 0.5 + 0.9 * 4 = 4.1
-    np.testing.assert_allclose(
-        td_target(reward, next_value, terminated, 0.9), [10.0, 1.0, 4.1]
-    )
+    np.testing.assert_allclose(td_target(reward, next_value, terminated, 0.9), [10.0, 1.0, 4.1])
 
 
 def test_td_target_on_tensors_matches_numpy():
@@ -95,9 +93,7 @@ def test_epsilon_greedy_probabilities():
     q = np.array([[0.0, 2.0, 1.0, 0.0], [3.0, 3.0, 0.0, 0.0]])
     p = epsilon(0.2).probs(q)
     np.testing.assert_allclose(p[0], [0.05, 0.85, 0.05, 0.05])
-    np.testing.assert_allclose(
-        p[1], [0.45, 0.45, 0.05, 0.05]
-    )  # ties share the greedy mass
+    np.testing.assert_allclose(p[1], [0.45, 0.45, 0.05, 0.05])  # ties share the greedy mass
 
 
 def test_epsilon_greedy_action_frequencies():
@@ -119,9 +115,7 @@ def test_epsilon_one_skips_the_value_computation():
 def test_boltzmann_probabilities_and_sampling():
     cfg = BoltzmannConfig(name="boltzmann", schedule="constant", start=0.5)
     strategy = Boltzmann(cfg, total_timesteps=1, n_actions=2)
-    q = np.array(
-        [[0.0, np.log(3.0) * 0.5]]
-    )  # logits 0 and ln 3 -> probabilities 1/4, 3/4
+    q = np.array([[0.0, np.log(3.0) * 0.5]])  # logits 0 and ln 3 -> probabilities 1/4, 3/4
     np.testing.assert_allclose(strategy.probs(q), [[0.25, 0.75]])
     rng = np.random.default_rng(2)
     actions = strategy.select(lambda: np.repeat(q, 20_000, axis=0), 20_000, rng)

@@ -22,9 +22,7 @@ def test_compute_gae_by_hand_with_truncation_and_termination():
     next_values = np.array([[2.0, 1.0], [3.0, 10.0], [4.0, 5.0]])
     terminated = np.array([[0, 0], [0, 0], [0, 1]], dtype=bool)
     truncated = np.array([[0, 0], [0, 1], [0, 0]], dtype=bool)
-    adv, ret = compute_gae(
-        rewards, values, next_values, terminated, truncated, 0.5, 0.5
-    )
+    adv, ret = compute_gae(rewards, values, next_values, terminated, truncated, 0.5, 0.5)
     # env 0: deltas 1, 0.5, 0 -> A = 1 + 0.25 * 0.5, 0.5, 0
     # env 1: deltas 0.5, 1 + 0.5 * 10 - 1 = 5 (bootstrapped), 0 (no bootstrap);
     #        the truncation cuts the lambda-chain: A1 = 5, A0 = 0.5 + 0.25 * 5
@@ -38,9 +36,7 @@ def test_gae_lambda_one_is_the_return_minus_the_value():
     next_values = np.vstack([values[1:], [[0.7]]])
     no = np.zeros((5, 1), dtype=bool)
     adv, _ = compute_gae(rewards, values, next_values, no, no, 0.9, 1.0)
-    mc = discounted_returns(
-        rewards, np.vstack([np.zeros((4, 1)), [[0.7]]]), no, no, 0.9
-    )
+    mc = discounted_returns(rewards, np.vstack([np.zeros((4, 1)), [[0.7]]]), no, no, 0.9)
     np.testing.assert_allclose(adv, mc - values)
 
 
@@ -48,9 +44,7 @@ def test_discounted_returns_by_hand():
     rewards = np.array([[1.0], [2.0], [3.0], [4.0]])
     terminated = np.array([[0], [1], [0], [0]], dtype=bool)
     truncated = np.zeros((4, 1), dtype=bool)
-    next_values = np.array(
-        [[0.0], [0.0], [0.0], [10.0]]
-    )  # the rollout cuts the last episode
+    next_values = np.array([[0.0], [0.0], [0.0], [10.0]])  # the rollout cuts the last episode
     out = discounted_returns(rewards, next_values, terminated, truncated, 0.5)
     # episode 1: G1 = 2, G0 = 1 + 0.5 * 2; episode 2: G3 = 4 + 0.5 * 10, G2 = 3 + 0.5 * 9
     np.testing.assert_allclose(out.ravel(), [2.0, 2.0, 7.5, 9.0])
@@ -77,9 +71,7 @@ def space_pair(kind: str):
     obs = gym.spaces.Box(-1, 1, (3,), np.float32)
     if kind == "discrete":
         return obs, gym.spaces.Discrete(4)
-    return obs, gym.spaces.Box(
-        np.array([-2, 0], np.float32), np.array([2, 1], np.float32)
-    )
+    return obs, gym.spaces.Box(np.array([-2, 0], np.float32), np.array([2, 1], np.float32))
 
 
 def test_categorical_log_prob_and_entropy_match_torch():
@@ -131,9 +123,7 @@ def test_reward_scaler_divides_by_return_std_and_resets_at_episode_end():
     scaler(np.array([2.0]), np.array([False]))
     assert scaler.returns[0] == 2.0
     scaler(np.array([1.0]), np.array([True]))
-    assert (
-        scaler.returns[0] == 0.0
-    )  # the discounted return restarts with the next episode
+    assert scaler.returns[0] == 0.0  # the discounted return restarts with the next episode
     assert scaler.rms.count == pytest.approx(2.0, abs=1e-3)
 
 
@@ -181,9 +171,7 @@ def test_reinforce_without_baseline_leaves_out_unfinished_episodes(tmp_path):
 
 @pytest.mark.slow
 def test_ppo_clears_a_cartpole_threshold(tmp_path):
-    trainer = train(
-        tmp_path, "agent=ppo", "env=cartpole", "seed=0", "total_timesteps=40000"
-    )
+    trainer = train(tmp_path, "agent=ppo", "env=cartpole", "seed=0", "total_timesteps=40000")
     assert trainer.result.best_eval_mean_return >= 475
 
 
@@ -198,9 +186,7 @@ def test_normalization_statistics_are_frozen_for_evaluation_and_saved(tmp_path):
         "eval.num_envs=2",
     )
     agent = trainer.agent
-    assert agent.obs_norm.rms.count == pytest.approx(
-        2048, abs=1
-    )  # every training observation
+    assert agent.obs_norm.rms.count == pytest.approx(2048, abs=1)  # every training observation
     before = agent.obs_norm.rms.mean.copy()
     agent.act(np.ones((2, 3), np.float32), explore=False)
     np.testing.assert_array_equal(agent.obs_norm.rms.mean, before)

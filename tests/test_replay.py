@@ -114,23 +114,17 @@ def test_n_step_transitions_by_hand_across_an_episode_end_and_a_truncation():
 
 
 def test_dueling_head_centres_the_advantages():
-    net = QNetwork(
-        gym.spaces.Box(-1, 1, (3,), np.float32), 4, [8], "relu", dueling=True
-    )
+    net = QNetwork(gym.spaces.Box(-1, 1, (3,), np.float32), 4, [8], "relu", dueling=True)
     obs = torch.randn(5, 3)
     h = net.body(net.encoder(obs))
     adv = net.advantage(h)
     torch.testing.assert_close(net(obs).mean(-1), net.value(h).squeeze(-1))
-    torch.testing.assert_close(
-        net(obs) - net.value(h), adv - adv.mean(-1, keepdim=True)
-    )
+    torch.testing.assert_close(net(obs) - net.value(h), adv - adv.mean(-1, keepdim=True))
 
 
 def test_action_noise_statistics():
     rng = np.random.default_rng(0)
-    gauss = GaussianNoise(
-        GaussianNoiseConfig(name="gaussian", start=0.3, end=0.3), 100, (1, 2)
-    )
+    gauss = GaussianNoise(GaussianNoiseConfig(name="gaussian", start=0.3, end=0.3), 100, (1, 2))
     samples = np.stack([gauss.sample(rng) for _ in range(20_000)])
     assert samples.std() == pytest.approx(0.3, rel=0.02)
     ou = OUNoise(OUNoiseConfig(name="ou", start=0.5, end=0.5), 100, (2, 1))

@@ -99,9 +99,7 @@ def test_bootstrap_ci_of_the_iqm_matches_an_independent_computation():
 def test_bootstrap_ci_edge_cases():
     assert bootstrap_ci([2.0, 2.0, 2.0]) == pytest.approx((2.0, 2.0))
     assert bootstrap_ci([7.0]) == (7.0, 7.0)
-    low, high = bootstrap_ci(
-        [0.0, 1.0], statistic=lambda s: s.mean(axis=1), n_resamples=4000
-    )
+    low, high = bootstrap_ci([0.0, 1.0], statistic=lambda s: s.mean(axis=1), n_resamples=4000)
     # the mean of 2 resampled values is 0, 0.5 or 1 with probabilities 1/4, 1/2, 1/4
     assert (low, high) == (0.0, 1.0)
     with pytest.raises(ValueError):
@@ -264,9 +262,7 @@ def test_report_counts_a_single_seed_without_std(tmp_path):
 def report_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("rlrun-report")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun.report"]
-    return subprocess.run(
-        [*cmd, *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def test_rlrun_report_command(synthetic):
@@ -306,12 +302,8 @@ def test_main_returns_error_code_in_process(tmp_path, capsys):
 def test_failed_jobs_come_from_the_summaries(synthetic):
     stopped = write_job(synthetic, 10, ["agent=sarsa", "seed=7"], {"status": "stopped"})
     died = synthetic / "11_agent=sarsa,seed=8"
-    (died / ".hydra").mkdir(
-        parents=True
-    )  # set up, then its process died: no summary.json
-    (died / ".hydra" / "overrides.yaml").write_text(
-        yaml.safe_dump(["agent=sarsa", "seed=8"])
-    )
+    (died / ".hydra").mkdir(parents=True)  # set up, then its process died: no summary.json
+    (died / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["agent=sarsa", "seed=8"]))
     lines = callbacks.failed_jobs(synthetic)
     assert lines == [
         "#9 (agent=sarsa env=frozenlake total_timesteps=3000 seed=4): ValueError: boom",
@@ -322,9 +314,7 @@ def test_failed_jobs_come_from_the_summaries(synthetic):
     assert callbacks.failed_jobs(synthetic, since=time.time() + 60) == []
 
 
-def test_failures_found_only_in_summaries_fail_the_sweep(
-    synthetic, monkeypatch, capsys
-):
+def test_failures_found_only_in_summaries_fail_the_sweep(synthetic, monkeypatch, capsys):
     """As under a parallel launcher: no failure was seen in this process, the summaries say."""
     monkeypatch.setattr(callbacks, "FAILED_JOBS", [])
     monkeypatch.setattr(callbacks, "_SWEEP", {"dir": synthetic, "start": None})
@@ -333,8 +323,7 @@ def test_failures_found_only_in_summaries_fail_the_sweep(
     assert exit_info.value.code == 1
     out, err = capsys.readouterr()
     assert err.strip() == (
-        "rlrun: error: 1 job(s) failed (#9); "
-        "the other jobs' results are in the sweep directory"
+        "rlrun: error: 1 job(s) failed (#9); the other jobs' results are in the sweep directory"
     )
     assert f"rlrun: sweep report: {synthetic / 'report.md'}" in out
     assert (synthetic / "report.md").exists()
@@ -396,7 +385,7 @@ def test_a_real_sweep_writes_its_report(sweep):
 
     rows = read_csv(sweep_dir / "report.csv")
     assert [r["config"] for r in rows] == ["agent=qlearning", "agent=dqn"]
-    for row, agent in zip(rows, ("qlearning", "dqn")):
+    for row, agent in zip(rows, ("qlearning", "dqn"), strict=False):
         finals = [
             j["final_eval"]["mean_return"]
             for j in jobs.values()
@@ -456,24 +445,18 @@ def test_a_successful_sweep_exits_0_with_its_report(tmp_path):
 
 def test_tensorboard_lists_every_job_with_its_hparams_and_metrics(sweep):
     _, sweep_dir = sweep
-    jobs = {
-        name: s for name, s in jobs_of(sweep_dir).items() if s["status"] == "completed"
-    }
+    jobs = {name: s for name, s in jobs_of(sweep_dir).items() if s["status"] == "completed"}
     assert len(jobs) == 4
     with tensorboard_server(sweep_dir, runs=len(jobs)) as base:
         runs = get(f"{base}/data/runs")
         assert sorted(runs) == sorted(jobs)  # failed jobs never got to write events
 
         for run, summary in jobs.items():
-            points = get(
-                f"{base}/data/plugin/scalars/scalars?run={run}&tag=eval/mean_return"
-            )
+            points = get(f"{base}/data/plugin/scalars/scalars?run={run}&tag=eval/mean_return")
             assert [p[1] for p in points] == [1000, 2000, 3000]
             assert points[-1][2] == pytest.approx(summary["final_eval"]["mean_return"])
 
-        experiment = get(
-            f"{base}/data/plugin/hparams/experiment", {"experimentName": ""}
-        )
+        experiment = get(f"{base}/data/plugin/hparams/experiment", {"experimentName": ""})
         names = {h["name"] for h in experiment["hparamInfos"]}
         # hyperparameters that only one of the two agents has are both columns
         assert {
@@ -507,15 +490,11 @@ def test_tensorboard_lists_every_job_with_its_hparams_and_metrics(sweep):
             summary = jobs[group["name"]]
             assert group["hparams"]["agent.name"] == summary["agent"]
             assert group["hparams"]["seed"] == summary["seed"]
-            assert ("agent.batch_size" in group["hparams"]) == (
-                summary["agent"] == "dqn"
-            )
+            assert ("agent.batch_size" in group["hparams"]) == (summary["agent"] == "dqn")
             (session,) = group["sessions"]
             assert session["status"] == "STATUS_SUCCESS"
             values = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
-            assert values["eval/mean_return"] == pytest.approx(
-                summary["final_eval"]["mean_return"]
-            )
+            assert values["eval/mean_return"] == pytest.approx(summary["final_eval"]["mean_return"])
 
 
 def test_the_sweeps_event_files_hold_no_experiment_summary(sweep):
@@ -526,9 +505,7 @@ def test_the_sweeps_event_files_hold_no_experiment_summary(sweep):
     )
 
     _, sweep_dir = sweep
-    completed_jobs = [
-        j for j, s in jobs_of(sweep_dir).items() if s["status"] == "completed"
-    ]
+    completed_jobs = [j for j, s in jobs_of(sweep_dir).items() if s["status"] == "completed"]
     assert len(completed_jobs) == 4
     for job in completed_jobs:
         acc = EventAccumulator(str(sweep_dir / job))

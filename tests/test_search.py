@@ -67,9 +67,7 @@ def test_search_prunes_scores_and_resumes(tmp_path):
     complete = [t for t in trials if t.state == states.COMPLETE]
     assert pruned and complete
 
-    for t in (
-        complete
-    ):  # the objective: mean over seeds of the mean of the last k evaluations
+    for t in complete:  # the objective: mean over seeds of the mean of the last k evaluations
         dirs = t.user_attrs["run_dirs"]
         assert [Path(d).name for d in dirs] == ["seed_0", "seed_1"]
         scores = []
@@ -114,9 +112,7 @@ def test_search_prunes_scores_and_resumes(tmp_path):
         for d in t.user_attrs["run_dirs"]
     }
     study.enqueue_trial(trials[0].params)
-    killed = study.ask(
-        trials[0].distributions
-    )  # RUNNING in the storage, as after kill -9
+    killed = study.ask(trials[0].distributions)  # RUNNING in the storage, as after kill -9
     search(tmp_path, sweep, "hydra.sweeper.n_trials=7")
     trials = load(sweep).get_trials()
     assert {t.number: (t.state, t.params, t.value) for t in trials[:5]} == first
@@ -126,9 +122,7 @@ def test_search_prunes_scores_and_resumes(tmp_path):
     assert len(rerun) == 1 and rerun[0].state in (states.COMPLETE, states.PRUNED)
     done = [t for t in trials if t.state in (states.COMPLETE, states.PRUNED)]
     assert len(done) == 7
-    assert all(
-        os.stat(Path(d) / "summary.json").st_mtime_ns == m for d, m in mtimes.items()
-    )
+    assert all(os.stat(Path(d) / "summary.json").st_mtime_ns == m for d, m in mtimes.items())
 
 
 @pytest.mark.slow
@@ -241,10 +235,7 @@ def test_every_search_space_gives_valid_configs(family):
     with initialize_config_module("rlrun.conf", version_base="1.3"):
         cfg = compose("config", overrides=list(base), return_hydra_config=True)
     params = cfg.hydra.sweeper.params
-    assert (
-        params
-        and cfg.hydra.sweeper._target_ == "hydra_plugins.rlrun_search.PrunedSweeper"
-    )
+    assert params and cfg.hydra.sweeper._target_ == "hydra_plugins.rlrun_search.PrunedSweeper"
     for pick in (0, -1):
         values = {}
         for key, spec in params.items():

@@ -10,15 +10,9 @@ from rlrun.schema import EpsilonGreedyConfig, TabularConfig
 
 
 def make(cls, epsilon: float = 0.0, lr: float = 0.5, gamma: float = 0.9):
-    spaces = Spaces(
-        gym.spaces.Discrete(3), gym.spaces.Discrete(2), num_envs=1, total_timesteps=100
-    )
-    exploration = EpsilonGreedyConfig(
-        name="epsilon_greedy", schedule="constant", start=epsilon
-    )
-    return cls(
-        TabularConfig(learning_rate=lr, gamma=gamma), exploration, spaces, seed=0
-    )
+    spaces = Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), num_envs=1, total_timesteps=100)
+    exploration = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=epsilon)
+    return cls(TabularConfig(learning_rate=lr, gamma=gamma), exploration, spaces, seed=0)
 
 
 def tr(s, a, r, s2, terminated=False, truncated=False) -> Transition:

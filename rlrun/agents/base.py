@@ -91,9 +91,7 @@ def space_kind(space: gym.Space) -> str:
     return type(space).__name__
 
 
-def check_compatible(
-    name: str, schema: type[AgentConfig], env_id: str, spaces: Spaces
-) -> None:
+def check_compatible(name: str, schema: type[AgentConfig], env_id: str, spaces: Spaces) -> None:
     """Fail fast, naming what would work, when the agent cannot handle the env's spaces."""
     for what, space, allowed in (
         ("actions", spaces.action, schema.action_spaces),

@@ -41,9 +41,7 @@ class DQN(OffPolicyAgent):
                 cfg.prioritized_alpha,
             )
         self.n_step = (
-            NStepAccumulator(cfg.n_step, cfg.gamma, spaces.num_envs)
-            if cfg.n_step > 1
-            else None
+            NStepAccumulator(cfg.n_step, cfg.gamma, spaces.num_envs) if cfg.n_step > 1 else None
         )
         n_actions = int(spaces.action.n)
         self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
@@ -76,9 +74,7 @@ class DQN(OffPolicyAgent):
 
     def update(self, step: int) -> None:
         if crossed(step, self.num_envs, self.cfg.target_update_interval):
-            polyak_update(
-                self.q_net.parameters(), self.target_net.parameters(), self.cfg.tau
-            )
+            polyak_update(self.q_net.parameters(), self.target_net.parameters(), self.cfg.tau)
         super().update(step)
 
     @torch.no_grad()
@@ -88,9 +84,7 @@ class DQN(OffPolicyAgent):
         thousands of rows falls out of the CPU cache."""
         next_q = torch.cat([self.target_net(c) for c in batch.next_obs.split(1024)])
         if self.cfg.double_q:
-            best = torch.cat(
-                [self.q_net(c) for c in batch.next_obs.split(1024)]
-            ).argmax(1)
+            best = torch.cat([self.q_net(c) for c in batch.next_obs.split(1024)]).argmax(1)
             next_v = next_q.gather(1, best.unsqueeze(1)).squeeze(1)
         else:
             next_v = next_q.max(dim=1).values
@@ -120,9 +114,7 @@ class DQN(OffPolicyAgent):
         for g in range(gradient_steps):
             rows = slice(g * cfg.batch_size, (g + 1) * cfg.batch_size)
             mb = ReplayBatch(*(x[rows] for x in batch))
-            self.gradient_step(
-                mb, self.targets(mb) if targets is None else targets[rows]
-            )
+            self.gradient_step(mb, self.targets(mb) if targets is None else targets[rows])
 
     def gradient_step(
         self,
@@ -131,11 +123,7 @@ class DQN(OffPolicyAgent):
         weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One optimiser step on the (importance-weighted) TD loss; returns the TD errors."""
-        q = (
-            self.q_net(batch.obs)
-            .gather(1, batch.actions.long().unsqueeze(1))
-            .squeeze(1)
-        )
+        q = self.q_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
         if weights is None:
             loss = self.loss_fn(q, target)
         else:
@@ -143,9 +131,7 @@ class DQN(OffPolicyAgent):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(
-                self.q_net.parameters(), self.cfg.max_grad_norm
-            )
+            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.cfg.max_grad_norm)
         self.optimizer.step()
         self.stats.add(td_loss=loss, q_values=q.detach().mean())
         return (q - target).detach()

@@ -41,9 +41,7 @@ class OffPolicyAgent(Agent):
         self.total_timesteps = spaces.total_timesteps
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device).manual_seed(seed)
-        self.buffer = ReplayBuffer(
-            cfg.buffer_size, spaces.observation, buffer_action_space, device
-        )
+        self.buffer = ReplayBuffer(cfg.buffer_size, spaces.observation, buffer_action_space, device)
         self.stats = LossStats()
         self.step = 0
 
@@ -69,9 +67,7 @@ class OffPolicyAgent(Agent):
 class ContinuousOffPolicyAgent(OffPolicyAgent):
     """Box actions: policy outputs in [-1, 1], scaled to the env's bounds only when acting."""
 
-    def __init__(
-        self, cfg: Any, spaces: Spaces, device: torch.device, seed: int
-    ) -> None:
+    def __init__(self, cfg: Any, spaces: Spaces, device: torch.device, seed: int) -> None:
         action = spaces.action
         self.action_dim = int(np.prod(action.shape))
         unit = gym.spaces.Box(-1.0, 1.0, action.shape, np.float32)

@@ -32,9 +32,7 @@ class Rollout(NamedTuple):
     values: torch.Tensor
     advantages: torch.Tensor
     returns: torch.Tensor
-    mask: (
-        torch.Tensor | None
-    )  # 1 where a row takes part (REINFORCE drops some); None: all
+    mask: torch.Tensor | None  # 1 where a row takes part (REINFORCE drops some); None: all
 
 
 class OnPolicyAgent(Agent):
@@ -80,15 +78,11 @@ class OnPolicyAgent(Agent):
             action_shape,
             action_dtype,
         )
-        self.obs_norm = (
-            ObsNormalizer(spaces.observation.shape) if cfg.normalize_obs else None
-        )
+        self.obs_norm = ObsNormalizer(spaces.observation.shape) if cfg.normalize_obs else None
         self.reward_scaler = (
             RewardScaler(spaces.num_envs, cfg.gamma) if cfg.normalize_reward else None
         )
-        self._acted: tuple[np.ndarray, ...] | None = (
-            None  # (obs, raw actions, log-probs, values)
-        )
+        self._acted: tuple[np.ndarray, ...] | None = None  # (obs, raw actions, log-probs, values)
         self.stats = LossStats()
         self._explained_variance: list[float] = []
 
@@ -104,11 +98,7 @@ class OnPolicyAgent(Agent):
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         x = self._normalize(obs, update=explore)
         if not explore:
-            return (
-                self.policy.to_env(self.policy.deterministic(self._tensor(x)))
-                .cpu()
-                .numpy()
-            )
+            return self.policy.to_env(self.policy.deterministic(self._tensor(x))).cpu().numpy()
         raw, log_prob, value = self.policy.sample(self._tensor(x), self.generator)
         self._acted = (
             x,
@@ -120,27 +110,15 @@ class OnPolicyAgent(Agent):
 
     @torch.inference_mode()
     def _values(self, obs: np.ndarray) -> np.ndarray:
-        return (
-            self.policy.value(self._tensor(self._normalize(obs, update=False)))
-            .cpu()
-            .numpy()
-        )
+        return self.policy.value(self._tensor(self._normalize(obs, update=False))).cpu().numpy()
 
     def observe(self, t: Transition, step: int) -> None:
         obs, raw, log_prob, value = self._acted
         ended = t.terminated | t.truncated
-        reward = (
-            t.reward
-            if self.reward_scaler is None
-            else self.reward_scaler(t.reward, ended)
-        )
+        reward = t.reward if self.reward_scaler is None else self.reward_scaler(t.reward, ended)
         buf = self.buffer
-        if (
-            t.truncated.any()
-        ):  # bootstrap from the true final observation, not the reset one
-            buf.final_values[buf.pos, t.truncated] = self._values(
-                t.next_obs[t.truncated]
-            )
+        if t.truncated.any():  # bootstrap from the true final observation, not the reset one
+            buf.final_values[buf.pos, t.truncated] = self._values(t.next_obs[t.truncated])
         buf.add(obs, raw, reward, t.terminated, t.truncated, log_prob, value)
         if buf.full:
             buf.last_values[:] = self._values(t.next_obs)
@@ -201,17 +179,13 @@ class OnPolicyAgent(Agent):
         for _ in range(cfg.n_epochs):
             perm = torch.randperm(n, generator=self.generator, device=self.device)
             for idx in perm.split(batch_size):
-                log_prob, entropy, value = self.policy.evaluate(
-                    data.obs[idx], data.actions[idx]
-                )
+                log_prob, entropy, value = self.policy.evaluate(data.obs[idx], data.actions[idx])
                 mask = None if data.mask is None else data.mask[idx]
                 adv = data.advantages[idx]
                 if cfg.normalize_advantage and len(idx) > 1:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
                 log_ratio = log_prob - data.log_probs[idx]
-                policy_loss = masked_mean(
-                    self.policy_loss(log_ratio, adv, progress), mask
-                )
+                policy_loss = masked_mean(self.policy_loss(log_ratio, adv, progress), mask)
                 value_loss = masked_mean(self.value_loss(value, data, idx), mask)
                 entropy_mean = masked_mean(entropy, mask)
                 loss = policy_loss + cfg.vf_coef * value_loss
@@ -220,9 +194,7 @@ class OnPolicyAgent(Agent):
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(
-                        self.policy.parameters(), cfg.max_grad_norm
-                    )
+                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 with torch.no_grad():
                     approx_kl = masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
@@ -243,14 +215,10 @@ class OnPolicyAgent(Agent):
         gradient at ratio 1 is the same)."""
         return -adv * log_ratio.exp()
 
-    def value_loss(
-        self, value: torch.Tensor, data: Rollout, idx: torch.Tensor
-    ) -> torch.Tensor:
+    def value_loss(self, value: torch.Tensor, data: Rollout, idx: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(value, data.returns[idx], reduction="none")
 
-    def extra_stats(
-        self, log_ratio: torch.Tensor, progress: float
-    ) -> dict[str, torch.Tensor]:
+    def extra_stats(self, log_ratio: torch.Tensor, progress: float) -> dict[str, torch.Tensor]:
         return {}
 
     def stop_epochs(self, approx_kl: torch.Tensor) -> bool:

@@ -23,18 +23,14 @@ class PPO(OnPolicyAgent):
     ) -> torch.Tensor:
         return clipped_surrogate_loss(log_ratio, adv, self.clip_range(progress))
 
-    def value_loss(
-        self, value: torch.Tensor, data: Rollout, idx: torch.Tensor
-    ) -> torch.Tensor:
+    def value_loss(self, value: torch.Tensor, data: Rollout, idx: torch.Tensor) -> torch.Tensor:
         if self.cfg.clip_range_vf is None:
             return super().value_loss(value, data, idx)
         return clipped_value_loss(
             value, data.values[idx], data.returns[idx], self.cfg.clip_range_vf
         )
 
-    def extra_stats(
-        self, log_ratio: torch.Tensor, progress: float
-    ) -> dict[str, torch.Tensor]:
+    def extra_stats(self, log_ratio: torch.Tensor, progress: float) -> dict[str, torch.Tensor]:
         clipped = (log_ratio.exp() - 1).abs() > self.clip_range(progress)
         return {"clipfrac": clipped.float().mean()}
 

@@ -39,9 +39,7 @@ class Reinforce(OnPolicyAgent):
         seen_end_after = np.flip(np.logical_or.accumulate(np.flip(ended, 0), 0), 0)
         return seen_end_after.astype(np.float32)
 
-    def value_loss(
-        self, value: torch.Tensor, data: Rollout, idx: torch.Tensor
-    ) -> torch.Tensor:
+    def value_loss(self, value: torch.Tensor, data: Rollout, idx: torch.Tensor) -> torch.Tensor:
         if self.cfg.baseline:
             return super().value_loss(value, data, idx)
         return torch.zeros_like(value)

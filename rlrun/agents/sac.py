@@ -40,44 +40,30 @@ class SAC(ContinuousOffPolicyAgent):
         self.critic_optimizer = adam(self.critic.parameters(), cfg.learning_rate)
         self.autotune = cfg.ent_coef.startswith("auto")
         init = (
-            float(cfg.ent_coef.partition("_")[2] or 1.0)
-            if self.autotune
-            else float(cfg.ent_coef)
+            float(cfg.ent_coef.partition("_")[2] or 1.0) if self.autotune else float(cfg.ent_coef)
         )
-        self.log_alpha = torch.tensor(
-            math.log(init), device=device, requires_grad=self.autotune
-        )
+        self.log_alpha = torch.tensor(math.log(init), device=device, requires_grad=self.autotune)
         self.target_entropy = (
-            cfg.target_entropy
-            if cfg.target_entropy is not None
-            else -float(self.action_dim)
+            cfg.target_entropy if cfg.target_entropy is not None else -float(self.action_dim)
         )
-        self.alpha_optimizer = (
-            adam([self.log_alpha], cfg.learning_rate) if self.autotune else None
-        )
+        self.alpha_optimizer = adam([self.log_alpha], cfg.learning_rate) if self.autotune else None
         self.n_updates = 0
 
     def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         with torch.inference_mode():
             x = self.obs_tensor(obs)
             action = (
-                self.actor.sample(x, self.generator)[0]
-                if explore
-                else self.actor.deterministic(x)
+                self.actor.sample(x, self.generator)[0] if explore else self.actor.deterministic(x)
             )
         return action.cpu().numpy()
 
     def train(self, gradient_steps: int) -> None:
         cfg = self.cfg
         for _ in range(gradient_steps):
-            batch = self.buffer.get(
-                self.buffer.sample_indices(cfg.batch_size, self.rng)
-            )
+            batch = self.buffer.get(self.buffer.sample_indices(cfg.batch_size, self.rng))
             action, logp = self.actor.sample(batch.obs, self.generator)
             if self.autotune:  # first, as SB3: the other losses use the updated alpha
-                alpha_loss = -(
-                    self.log_alpha * (logp.detach() + self.target_entropy)
-                ).mean()
+                alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
                 self.alpha_optimizer.zero_grad(set_to_none=True)
                 alpha_loss.backward()
                 self.alpha_optimizer.step()
@@ -85,12 +71,8 @@ class SAC(ContinuousOffPolicyAgent):
             alpha = self.log_alpha.detach().exp()
 
             with torch.no_grad():
-                next_action, next_logp = self.actor.sample(
-                    batch.next_obs, self.generator
-                )
-                next_q = (
-                    self.critic_target(batch.next_obs, next_action).min(dim=0).values
-                )
+                next_action, next_logp = self.actor.sample(batch.next_obs, self.generator)
+                next_q = self.critic_target(batch.next_obs, next_action).min(dim=0).values
                 target = td_target(
                     batch.rewards,
                     next_q - alpha * next_logp,
@@ -111,9 +93,7 @@ class SAC(ContinuousOffPolicyAgent):
 
             self.n_updates += 1
             if self.n_updates % cfg.target_update_interval == 0:
-                polyak_update(
-                    self.critic.parameters(), self.critic_target.parameters(), cfg.tau
-                )
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), cfg.tau)
             self.stats.add(
                 critic_loss=critic_loss,
                 actor_loss=actor_loss,

@@ -28,9 +28,7 @@ class TabularAgent(Agent):
         self.cfg = cfg
         self.obs_start = int(spaces.observation.start)
         n_actions = int(spaces.action.n)
-        self.q = np.full(
-            (int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64
-        )
+        self.q = np.full((int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64)
         self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
         self.rng = np.random.default_rng(seed)
         self._td_sq_sum = 0.0
@@ -41,16 +39,12 @@ class TabularAgent(Agent):
         q = self.q[obs - self.obs_start]
         if explore:
             return self.strategy.select(lambda: q, len(q), self.rng)
-        return q.argmax(
-            axis=-1
-        )  # deterministic evaluation: ties go to the first action
+        return q.argmax(axis=-1)  # deterministic evaluation: ties go to the first action
 
     def observe(self, t: Transition, step: int) -> None:
         self.strategy.set_step(step)
         next_q = self.q[t.next_obs - self.obs_start]
-        target = td_target(
-            t.reward, self.next_value(next_q), t.terminated, self.cfg.gamma
-        )
+        target = td_target(t.reward, self.next_value(next_q), t.terminated, self.cfg.gamma)
         self.learn(t.obs, t.action, target)
 
     def next_value(self, next_q: np.ndarray) -> np.ndarray:

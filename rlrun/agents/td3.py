@@ -73,22 +73,16 @@ class TD3(ContinuousOffPolicyAgent):
         action = self.actor_target(next_obs)
         if self.smoothing is not None:
             std, clip = self.smoothing
-            noise = torch.randn(
-                action.shape, generator=self.generator, device=self.device
-            )
+            noise = torch.randn(action.shape, generator=self.generator, device=self.device)
             action = (action + (noise * std).clamp(-clip, clip)).clamp(-1.0, 1.0)
         return action
 
     def train(self, gradient_steps: int) -> None:
         cfg = self.cfg
         for _ in range(gradient_steps):
-            batch = self.buffer.get(
-                self.buffer.sample_indices(cfg.batch_size, self.rng)
-            )
+            batch = self.buffer.get(self.buffer.sample_indices(cfg.batch_size, self.rng))
             with torch.no_grad():
-                next_q = self.critic_target(
-                    batch.next_obs, self.target_action(batch.next_obs)
-                )
+                next_q = self.critic_target(batch.next_obs, self.target_action(batch.next_obs))
                 target = td_target(
                     batch.rewards,
                     next_q.min(dim=0).values,
@@ -104,18 +98,12 @@ class TD3(ContinuousOffPolicyAgent):
             self.stats.add(critic_loss=critic_loss, q_values=q.detach().mean())
             if self.n_updates % self.policy_delay == 0:
                 action = self.actor(batch.obs)
-                actor_loss = -self.critic(batch.obs, action, detach_weights=True)[
-                    0
-                ].mean()
+                actor_loss = -self.critic(batch.obs, action, detach_weights=True)[0].mean()
                 self.actor_optimizer.zero_grad(set_to_none=True)
                 actor_loss.backward()
                 self.actor_optimizer.step()
-                polyak_update(
-                    self.critic.parameters(), self.critic_target.parameters(), cfg.tau
-                )
-                polyak_update(
-                    self.actor.parameters(), self.actor_target.parameters(), cfg.tau
-                )
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), cfg.tau)
+                polyak_update(self.actor.parameters(), self.actor_target.parameters(), cfg.tau)
                 self.stats.add(actor_loss=actor_loss)
 
     def exploration_value(self) -> tuple[str, float]:

@@ -276,7 +276,7 @@ def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
     """Compose rlrun's config (`--cfg job`, no torch) and check it against the SB3 kwargs."""
     from omegaconf import OmegaConf
 
-    from rlrun.schema import validate
+    from rlrun.validate import validate
 
     cmd = [*rlrun_cmd(), *spec.rlrun, *eval_overrides(spec, steps), "--cfg", "job"]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

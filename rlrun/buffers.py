@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlrun.agents.base import Transition
+from rlrun.transition import Transition
 
 
 class ReplayBatch(NamedTuple):

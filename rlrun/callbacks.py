@@ -13,7 +13,6 @@ when a job failed, so the CLI calls `finish_sweep` itself on that path.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import re
@@ -27,7 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rlrun.errors import RlrunError
-from rlrun.experiment import FINISHED
+from rlrun.records import FINISHED, SUMMARY, read_summary
 
 # Failures seen in this process, "#<num> (<overrides>): <error>" (basic launcher only).
 FAILED_JOBS: list[str] = []
@@ -144,13 +143,9 @@ def failed_jobs(sweep_dir: Path, since: float | None = None) -> list[str]:
 
 
 def _job_error(job_dir: Path) -> str | None:
-    path = job_dir / "summary.json"
-    if not path.exists():
-        return "no summary.json: the job did not finish"
-    try:
-        summary = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        return f"unreadable summary.json: {e}"
+    summary = read_summary(job_dir)
+    if summary is None:
+        return f"no {SUMMARY}: the job did not finish"
     status = summary.get("status")
     if status in FINISHED:
         return None

@@ -28,15 +28,19 @@ import numpy as np
 import torch
 from gymnasium.envs.registration import EnvSpec
 
-from rlrun.agents.base import Agent, Spaces
+from rlrun.agents.base import Agent
 from rlrun.buffers import NStepAccumulator, ReplayBuffer
+from rlrun.config.registry import AgentConfig, BonusConfig, EncoderConfig, ExplorationConfig
+from rlrun.config.run import RunConfig
 from rlrun.errors import RlrunError
-from rlrun.schema import AgentConfig, ExplorationConfig, RunConfig
+from rlrun.records import atomic_file, flatten
+from rlrun.transition import Spaces
 
 FORMAT = "rlrun-checkpoint/1"
 
-# State that lives in C extensions cannot be read from Python attributes.
-OPAQUE_MODULES = ("Box2D", "mujoco", "pygame", "ale_py")
+# State that lives in C extensions (or in other processes: async vector envs) cannot be read from
+# Python attributes.
+OPAQUE_MODULES = ("Box2D", "mujoco", "pygame", "ale_py", "multiprocessing")
 
 
 class CheckpointError(RlrunError):
@@ -229,7 +233,16 @@ def _restore_object(current: Any, saved: dict[str, Any]) -> Any:
 
 
 # Rebuilt from the config on resume, never read from a checkpoint.
-STRUCTURE = (gym.Space, EnvSpec, AgentConfig, ExplorationConfig, Spaces, torch.device)
+STRUCTURE = (
+    gym.Space,
+    EnvSpec,
+    AgentConfig,
+    ExplorationConfig,
+    BonusConfig,
+    EncoderConfig,
+    Spaces,
+    torch.device,
+)
 # The replay data: saved only on request (checkpoint.save_replay_buffer).
 REPLAY = (ReplayBuffer, NStepAccumulator)
 
@@ -287,14 +300,14 @@ def identity(rc: RunConfig) -> dict[str, Any]:
         "agent": vars(rc.agent),
         "env": vars(rc.env),
         "exploration": vars(rc.exploration),
+        "encoder": vars(rc.encoder),
+        "bonus": None if rc.bonus is None else vars(rc.bonus),
         "seed": rc.seed,
     }
 
 
 def check_resumable(ckpt: dict[str, Any], rc: RunConfig) -> None:
     """Refuse, saying what differs, to continue a checkpoint under another agent, env, etc."""
-    from rlrun.logger import flatten
-
     saved, now = flatten(ckpt["config"]), flatten(identity(rc))
     diffs = [
         f"{k}={saved.get(k, '<unset>')} in the checkpoint, {now.get(k, '<unset>')} now"
@@ -373,16 +386,8 @@ def first_non_finite(tree: Any, path: str = "") -> str | None:
 def save(path: Path, payload: dict[str, Any]) -> None:
     """Write atomically: a temporary file in the same directory, synced, then renamed over
     `path`. A crash at any moment leaves either the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save({"format": FORMAT, **payload}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path, "wb") as f:
+        torch.save({"format": FORMAT, **payload}, f)
 
 
 def link(src: Path, dst: Path) -> None:

@@ -24,7 +24,7 @@ from omegaconf.errors import (
 
 from rlrun.callbacks import finish_sweep
 from rlrun.errors import Interrupted, RlrunError
-from rlrun.schema import unknown_key_message
+from rlrun.validate import unknown_key_message
 
 MAX_DIRNAME = 120  # a sweep job's directory name; file systems stop at 255 bytes
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from rlrun.config.run import VIDEO_FORMATS
 from rlrun.errors import RlrunError
-from rlrun.schema import VIDEO_FORMATS, validate
+from rlrun.validate import validate
 
 USAGE = (
     "usage: rlrun-eval <run_dir> [checkpoint=best|last|<file>] [episodes=10] [seed=<int>] "
@@ -84,10 +85,10 @@ def evaluate_run(args: EvalArgs) -> dict:
     import torch
 
     from rlrun import checkpoint
-    from rlrun.envs import make_vec_env
-    from rlrun.experiment import make_env_and_agent
+    from rlrun.envs.vector import make_vec_env
+    from rlrun.runners.base import evaluate
+    from rlrun.runners.online import make_env_and_agent
     from rlrun.runtime import resolve_device
-    from rlrun.trainer import evaluate
     from rlrun.video import record_episode, write_video
 
     rc = run_config(args.run_dir)

@@ -1,10 +1,9 @@
-"""One job: validated config -> env -> agent -> Trainer -> summary.json. Returns the objective."""
+"""One job: validated config -> the agent's runner (env, agent, loop) -> summary.json.
+Returns the objective."""
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import platform
 import sys
 import time
@@ -14,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlrun.schema import AGENTS, RunConfig, validate
+from rlrun.config.registry import AGENTS, RUNNERS, load_impl
+from rlrun.config.run import RunConfig
+from rlrun.records import read_json, write_json, write_summary
+from rlrun.validate import validate
 
 if TYPE_CHECKING:
-    from rlrun.trainer import EvalResult
+    from rlrun.logger import TensorBoardLogger
+    from rlrun.runners.base import EvalResult, Runner
 
 log = logging.getLogger(__name__)
-
-# summary.json statuses of a job that ran to its end ("stopped": ended early by a search's pruner);
-# anything else ("failed", "interrupted") is a job a sweep reports as failed.
-FINISHED = ("completed", "stopped")
 
 
 def run(
@@ -42,7 +41,7 @@ def run(
     """
     t0 = time.perf_counter()
     summary: dict[str, Any] = {"status": "failed"}
-    logger = trainer = None
+    logger = runner = None
     # A resume that is refused (finished run, other config, bad checkpoint) must leave the run's
     # records as they were: they are written only once the checkpoint has been accepted.
     record = cfg.get("resume") is None
@@ -57,12 +56,12 @@ def run(
         run_dir.mkdir(parents=True, exist_ok=True)
         if record:
             write_provenance(run_dir, cfg, overrides or [])
-        trainer, logger = build(rc, cfg, run_dir, on_eval)
+        runner, logger = build(rc, cfg, run_dir, on_eval)
         if not record:
             record = True
             write_provenance(run_dir, cfg, overrides or [])
-            summary["resumed_from_step"] = trainer.state.step
-        result = trainer.train()
+            summary["resumed_from_step"] = runner.step
+        result = runner.train()
         status = "stopped" if result.stopped_early else "completed"
         summary.update(status=status, **result.to_dict())
         ev = result.final_eval
@@ -73,16 +72,17 @@ def run(
         summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
         if isinstance(e, KeyboardInterrupt):
             summary["status"] = "interrupted"
-        if trainer is not None:
-            summary["steps"] = trainer.state.step  # where a resume would continue from
+        if runner is not None:
+            summary["steps"] = runner.step  # where a resume would continue from
         raise
     finally:
         summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
         if logger is not None:
-            logger.hparams_end(summary["status"])
+            if logger.opened:
+                logger.hparams_end(summary["status"])
             logger.close()
         if record:
-            write_json(run_dir / "summary.json", summary)
+            write_summary(run_dir, summary)
 
 
 def build(
@@ -90,16 +90,16 @@ def build(
     cfg: DictConfig,
     run_dir: Path,
     on_eval: Callable[[int, EvalResult], bool] | None = None,
-):
-    """Everything the Trainer needs, set up in the order that makes seeding reproducible; for
-    `resume=<dir>`, restored from that run's last checkpoint."""
+) -> tuple[Runner, TensorBoardLogger]:
+    """The agent's runner with everything it needs, set up in the order that makes seeding
+    reproducible; for `resume=<dir>`, restored from that run's last checkpoint."""
     import torch
 
     from rlrun import checkpoint
-    from rlrun.envs import make_vec_env
-    from rlrun.logger import TensorBoardLogger, flatten
+    from rlrun.logger import TensorBoardLogger
+    from rlrun.records import flatten
+    from rlrun.runners.base import Services
     from rlrun.runtime import resolve_device
-    from rlrun.trainer import Trainer
     from rlrun.video import VideoRecorder
 
     torch.set_num_threads(rc.torch_threads)
@@ -111,20 +111,29 @@ def build(
         # what the next resume starts from (e.g. a longer total_timesteps)
         (run_dir / ".hydra" / "resume").mkdir(parents=True, exist_ok=True)
         OmegaConf.save(cfg, run_dir / ".hydra" / "resume" / "config.yaml")
-    env, agent = make_env_and_agent(rc, device)
-    eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
+    # The event file is opened at the first write, once the runner is built: a run refused while
+    # building (an agent the env does not suit) leaves no TensorBoard run behind.
+    logger = TensorBoardLogger(run_dir, purge_step=None if ckpt is None else ckpt["step"] + 1)
+    services = Services(
+        run_dir,
+        logger,
+        checkpoint.Checkpoints(run_dir / "checkpoints", rc.checkpoint.keep),
+        on_eval,
+        VideoRecorder(rc.video, rc.env, rc.eval_seed, run_dir, logger)
+        if rc.video.every_steps is not None
+        else None,
+    )
+    runner_cls = load_impl(RUNNERS[AGENTS[rc.agent.name].runner])
+    runner: Runner = runner_cls.build(rc, device, services)
     log.info(
         "%s on %s (%d envs), device %s, %d steps -> %s",
         rc.agent.name,
         rc.env.id,
-        env.num_envs,
+        rc.env.num_envs,
         device,
         rc.total_timesteps,
         run_dir,
     )
-
-    resume_step = None if ckpt is None else ckpt["step"]
-    logger = TensorBoardLogger(run_dir, purge_step=None if ckpt is None else resume_step + 1)
     if ckpt is None:
         task = OmegaConf.to_container(cfg, resolve=True)
         logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
@@ -134,35 +143,10 @@ def build(
             "device": str(device),
         }
         logger.hparams_start(flatten(resolved))
-    trainer = Trainer(
-        rc,
-        agent,
-        env,
-        eval_env,
-        logger,
-        checkpoints=checkpoint.Checkpoints(run_dir / "checkpoints", rc.checkpoint.keep),
-        on_eval=on_eval,
-        recorder=VideoRecorder(rc.video, rc.env, rc.eval_seed, run_dir, logger)
-        if rc.video.every_steps is not None
-        else None,
-    )
-    if ckpt is not None:
-        trainer.load_checkpoint(ckpt)
-        log.info("resumed from step %d of %s", resume_step, rc.resume)
-    return trainer, logger
-
-
-def make_env_and_agent(rc: RunConfig, device: Any) -> tuple[Any, Any]:
-    """The training vector env and a fresh agent for it, seeded as every run is."""
-    from rlrun.agents.base import Spaces, check_compatible, make_agent
-    from rlrun.envs import make_vec_env
-    from rlrun.runtime import seed_everything
-
-    seed_everything(rc.seed)
-    env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces.of(env, rc.total_timesteps)
-    check_compatible(rc.agent.name, AGENTS[rc.agent.name], rc.env.id, spaces)
-    return env, make_agent(rc.agent, rc.exploration, spaces, device, rc.seed)
+    else:
+        runner.load_checkpoint(ckpt)
+        log.info("resumed from step %d of %s", ckpt["step"], rc.resume)
+    return runner, logger
 
 
 def write_provenance(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:
@@ -177,7 +161,7 @@ def write_provenance(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> No
             return None
 
     path = run_dir / "provenance.json"
-    previous = json.loads(path.read_text())["runs"] if path.exists() else []
+    previous = read_json(path)["runs"] if path.exists() else []
     entry = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "argv": sys.argv,
@@ -199,23 +183,6 @@ def write_provenance(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> No
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     write_json(path, {"runs": [*previous, entry]})
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically, so a reader never sees half a file; non-finite floats become null."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(clean(data), indent=2) + "\n")
-    tmp.replace(path)
 
 
 def print_summary(rc: RunConfig, result: dict[str, Any], run_dir: Path) -> None:

@@ -13,28 +13,26 @@ from typing import Any
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-from rlrun.experiment import FINISHED
-
-
-def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"agent": {"gamma": 0.9}} -> {"agent.gamma": 0.9}; lists become strings, None "null"."""
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}."))
-        elif isinstance(value, (bool, int, float, str)):
-            out[name] = value
-        else:
-            out[name] = "null" if value is None else str(value)
-    return out
+from rlrun.records import FINISHED
 
 
 class TensorBoardLogger:
     def __init__(self, run_dir: Path, purge_step: int | None = None) -> None:
         """`purge_step`: a resumed run hides whatever an earlier process logged at this step or
-        later (after its last checkpoint), so the curves continue without duplicates."""
-        self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+        later (after its last checkpoint), so the curves continue without duplicates. The event
+        file is created at the first write."""
+        self.run_dir, self.purge_step = run_dir, purge_step
+        self._writer: SummaryWriter | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def writer(self) -> SummaryWriter:
+        if self._writer is None:
+            self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=self.purge_step)
+        return self._writer
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         self.writer.add_scalar(tag, value, step)
@@ -76,8 +74,9 @@ class TensorBoardLogger:
         self.writer.file_writer.add_summary(session_end)
 
     def close(self) -> None:
-        self.writer.flush()
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.flush()
+            self._writer.close()
 
 
 def _end_info(status: int) -> bytes:

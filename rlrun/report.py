@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import re
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rlrun.experiment import FINISHED
+from rlrun.records import FINISHED, SUMMARY, atomic_file, read_summary, write_text
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -261,15 +260,12 @@ def mean_curve(
 
 def find_runs(root: Path) -> list[Run]:
     """Every run under `root` (recursively), ordered by job number, then path."""
-    runs = [read_run(p.parent) for p in root.rglob("summary.json")]
+    runs = [read_run(p.parent) for p in root.rglob(SUMMARY)]
     return sorted(runs, key=lambda r: (_job_key(r.job), str(r.path)))
 
 
 def read_run(path: Path) -> Run:
-    try:
-        summary = json.loads((path / "summary.json").read_text())
-    except (OSError, ValueError) as e:
-        summary = {"status": "failed", "error": f"unreadable summary.json: {e}"}
+    summary = read_summary(path) or {"status": "failed", "error": f"no {SUMMARY}"}
     return Run(path=path, job=job_number(path), overrides=read_overrides(path), summary=summary)
 
 
@@ -317,8 +313,8 @@ def write_report(root: Path, threshold: float | None = None) -> list[Path]:
     common = _common_overrides(runs)
     paths = [root / "report.md", root / "report.csv", root / "curves.png"]
     plot_curves(rows, common, paths[2])
-    _write_atomic(paths[0], render_markdown(root, runs, rows, common, threshold))
-    _write_atomic(paths[1], render_csv(rows, common))
+    write_text(paths[0], render_markdown(root, runs, rows, common, threshold))
+    write_text(paths[1], render_csv(rows, common))
     return paths
 
 
@@ -468,17 +464,10 @@ def plot_curves(rows: Sequence[ConfigStats], common: Sequence[str], path: Path) 
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
         fig.tight_layout()
-        tmp = path.with_name(path.name + ".tmp")
-        fig.savefig(tmp, format="png")
-        tmp.replace(path)
+        with atomic_file(path, "wb") as f:
+            fig.savefig(f, format="png")
     finally:
         plt.close(fig)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 # -------------------------------------------------------------------------------------- CLI

@@ -19,7 +19,6 @@ actually runs.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 import sys
@@ -38,6 +37,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from rlrun.errors import ConfigError, RlrunError
+from rlrun.records import read_summary, write_summary
 
 log = logging.getLogger("rlrun.search")
 
@@ -307,7 +307,7 @@ class PrunedSweeper(Sweeper):
                 configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
             run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)
             run_dirs.append(str(run_dir))
-            summary = read_json(run_dir / "summary.json")
+            summary = read_summary(run_dir) or {}
             env_steps += int(summary.get("steps") or 0)
             if ret.status == JobStatus.FAILED:
                 error = ret._return_value
@@ -468,17 +468,8 @@ def finish(trial, study, state, env_steps, run_dirs, t0, value=None) -> None:
     study.tell(trial, value, state=state)
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def mark_summary(run_dir, summary, study_name, number, seed, pruned_at, score=None) -> None:
     """Say in the job's summary.json which trial it was and whether the pruner stopped it."""
-    from rlrun.experiment import write_json
-
     summary["search"] = {
         "study": study_name,
         "trial": number,
@@ -487,7 +478,7 @@ def mark_summary(run_dir, summary, study_name, number, seed, pruned_at, score=No
         "pruned_at_step": pruned_at,
         "score": score,
     }
-    write_json(run_dir / "summary.json", summary)
+    write_summary(run_dir, summary)
 
 
 # ---------------------------------------------------------------------------- results

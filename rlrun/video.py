@@ -12,9 +12,9 @@ import gymnasium as gym
 import numpy as np
 
 from rlrun.agents.base import Agent
-from rlrun.envs import make_kwargs
+from rlrun.config.run import EnvConfig, VideoConfig
+from rlrun.envs.vector import make_kwargs, wrap_env
 from rlrun.errors import ConfigError
-from rlrun.schema import EnvConfig, VideoConfig
 
 # pygame renders off-screen on machines without a display
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -28,7 +28,9 @@ def render_env(env_cfg: EnvConfig, seed: int) -> tuple[gym.Env, Any, np.ndarray]
     try:
         with warnings.catch_warnings():  # "render_mode not in render_modes": ours says more
             warnings.simplefilter("ignore", UserWarning)
-            env = gym.make(env_cfg.id, render_mode="rgb_array", **make_kwargs(env_cfg))
+            env = wrap_env(
+                gym.make(env_cfg.id, render_mode="rgb_array", **make_kwargs(env_cfg)), env_cfg
+            )
         obs, _ = env.reset(seed=seed)
         frame = env.render()
     except (gym.error.Error, TypeError) as e:
@@ -45,17 +47,18 @@ def render_env(env_cfg: EnvConfig, seed: int) -> tuple[gym.Env, Any, np.ndarray]
 def record_episode(
     agent: Agent, env_cfg: EnvConfig, seed: int, max_frames: int
 ) -> tuple[list[np.ndarray], float]:
-    """The frames of one deterministic episode (at most `max_frames`) and its return."""
+    """The frames of one deterministic episode (at most `max_frames`) and its return (the env's
+    own reward, as the episode statistics record it beneath any `env.wrappers`)."""
     env, obs, frame = render_env(env_cfg, seed)
     try:
         frames = [frame]
-        total, done = 0.0, False
+        done = False
         while not done and len(frames) < max_frames:
             action = agent.act(np.asarray(obs)[None], explore=False)[0]
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
+            obs, _, terminated, truncated, _ = env.step(action)
             frames.append(env.render())
             done = terminated or truncated
+        total = float(env.get_wrapper_attr("episode_returns"))
     finally:
         env.close()
     return [np.asarray(f, dtype=np.uint8) for f in frames], total

@@ -62,7 +62,7 @@ def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
 def train(tmp_path: Path, *overrides: str):
     """Build and train in-process exactly as `rlrun <overrides>` would; returns the Trainer."""
     from rlrun.experiment import build
-    from rlrun.schema import validate
+    from rlrun.validate import validate
 
     cfg = compose_config("logger.progress=false", *overrides)
     trainer, logger = build(validate(cfg), cfg, tmp_path)

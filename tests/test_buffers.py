@@ -2,8 +2,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlrun.agents.base import Transition
 from rlrun.buffers import ReplayBuffer
+from rlrun.transition import Transition
 
 
 def make_buffer(capacity: int) -> ReplayBuffer:

@@ -41,8 +41,8 @@ QUICK_EVAL = [
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "FrozenLake-v1", "Pendulum-v1"])
 def test_captured_env_continues_exactly(env_id):
     """An env restored from its captured state steps exactly as the original goes on to."""
-    from rlrun.envs import make_vec_env
-    from rlrun.schema import EnvConfig
+    from rlrun.config.run import EnvConfig
+    from rlrun.envs.vector import make_vec_env
 
     env = make_vec_env(EnvConfig(id=env_id), 2)
     env.reset(seed=1)
@@ -65,8 +65,8 @@ def test_captured_env_continues_exactly(env_id):
 
 def test_capture_refuses_state_held_in_c():
     pytest.importorskip("Box2D")
-    from rlrun.envs import make_vec_env
-    from rlrun.schema import EnvConfig
+    from rlrun.config.run import EnvConfig
+    from rlrun.envs.vector import make_vec_env
 
     env = make_vec_env(EnvConfig(id="LunarLander-v3"), 1)
     with pytest.raises(checkpoint.NotCapturable, match="b2World"):
@@ -151,7 +151,7 @@ def test_bad_checkpoint_files_are_one_line_errors(tmp_path, content, message):
 
 def _build(run_dir: Path, *overrides: str):
     from rlrun.experiment import build
-    from rlrun.schema import validate
+    from rlrun.validate import validate
 
     cfg = compose_config(*QUICK_EVAL, *overrides)
     return build(validate(cfg), cfg, run_dir)

@@ -5,18 +5,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlrun.agents.base import Spaces, check_compatible, make_agent
-from rlrun.envs import make_vec_env
+from rlrun.agents.base import check_compatible, make_agent
+from rlrun.config.registry import AGENTS
+from rlrun.envs.spaces import space_kind
+from rlrun.envs.vector import make_vec_env
 from rlrun.errors import ConfigError
-from rlrun.schema import AGENTS, validate
+from rlrun.transition import Spaces
+from rlrun.validate import validate
 
 from .conftest import ROOT, compose_config
 
 ENVS = sorted(p.stem for p in (ROOT / "conf" / "env").glob("*.yaml"))
-DISCRETE_OBS_ENVS = {"frozenlake", "frozenlake8x8", "taxi", "cliffwalking"}
-BOX_ACTION_ENVS = {"pendulum", "mountaincar_continuous", "lunarlander_continuous"}
-TABULAR = {"qlearning", "sarsa", "expected_sarsa"}
-CONTINUOUS = {"ddpg", "td3", "sac"}
 
 
 def test_conf_lists_every_registered_agent():
@@ -26,6 +25,8 @@ def test_conf_lists_every_registered_agent():
 @pytest.mark.parametrize("env_name", ENVS)
 @pytest.mark.parametrize("agent_name", sorted(AGENTS))
 def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
+    """Each pair the agent's capability flags allow builds and acts; every other pair is refused
+    in one line that names agents which do fit the env."""
     if env_name == "custom":
         with pytest.raises(ConfigError, match=r"env.id: has no value; set it: env.id=<value>"):
             validate(compose_config(f"agent={agent_name}", "env=custom"))
@@ -33,30 +34,45 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
     rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
     env = make_vec_env(rc.env, rc.env.num_envs)
     spaces = Spaces.of(env, rc.total_timesteps)
-    if agent_name in CONTINUOUS and env_name not in BOX_ACTION_ENVS:
-        with pytest.raises(ConfigError, match=rf"'{agent_name}' needs box actions"):
-            check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
+    kinds = {"actions": space_kind(spaces.action), "observations": space_kind(spaces.observation)}
+    schema = AGENTS[agent_name]
+    refused = [
+        what
+        for what, allowed in (
+            ("actions", schema.action_spaces),
+            ("observations", schema.observation_spaces),
+        )
+        if kinds[what] not in allowed
+    ]
+    if refused:
+        what = refused[0]
+        with pytest.raises(ConfigError) as err:
+            check_compatible(rc, spaces)
+        message = str(err.value)
+        assert f"'{agent_name}' needs" in message and f"{kinds[what]} {what}" in message
+        fits = message.split("agents for this env: ")[1].split(", ")
+        assert fits and agent_name not in fits
+        for other in fits:  # every agent it names does take this env
+            assert kinds["actions"] in AGENTS[other].action_spaces
+            assert kinds["observations"] in AGENTS[other].observation_spaces
         return
-    if agent_name in TABULAR and env_name not in DISCRETE_OBS_ENVS:
-        fits = "a2c, dqn, ppo, reinforce"
-        what = "observations"
-        if env_name in BOX_ACTION_ENVS:
-            fits, what = "a2c, ddpg, ppo, reinforce, sac, td3", "actions"
-        with pytest.raises(
-            ConfigError, match=rf"needs discrete {what}.*agents for this env: {fits}"
-        ):
-            check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
-        return
-    if agent_name == "dqn" and env_name in BOX_ACTION_ENVS:
-        with pytest.raises(ConfigError, match=r"'dqn' needs discrete actions, but .* has box"):
-            check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
-        return
-    check_compatible(agent_name, AGENTS[agent_name], rc.env.id, spaces)
-    agent = make_agent(rc.agent, rc.exploration, spaces, torch.device("cpu"), seed=0)
+    check_compatible(rc, spaces)
+    agent = make_agent(rc, spaces, torch.device("cpu"))
     obs, _ = env.reset(seed=0)
     action = agent.act(obs, explore=True)
     assert action.shape == (env.num_envs, *env.single_action_space.shape)
     assert all(env.single_action_space.contains(a) for a in action)
+
+
+def test_an_unsuitable_pair_names_the_agents_that_fit():
+    rc = validate(compose_config("agent=dqn", "env=pendulum"))
+    env = make_vec_env(rc.env, 1)
+    with pytest.raises(ConfigError) as err:
+        check_compatible(rc, Spaces.of(env, rc.total_timesteps))
+    assert str(err.value) == (
+        "agent: agent 'dqn' needs discrete actions, but Pendulum-v1 has box actions; "
+        "agents for this env: a2c, ddpg, ppo, reinforce, sac, td3"
+    )
 
 
 def test_presets_apply_automatically_and_the_command_line_wins():

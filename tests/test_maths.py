@@ -1,19 +1,19 @@
 """The maths every agent relies on, against hand-computed values."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
-from rlrun.exploration import (
-    Boltzmann,
-    EpsilonGreedy,
-    Schedule,
-    exponential_schedule,
-    greedy,
-    linear_schedule,
-)
+from rlrun.exploration.config import BoltzmannConfig, EpsilonGreedyConfig
+from rlrun.exploration.schedules import Schedule, exponential_schedule, linear_schedule
+from rlrun.exploration.strategies import Boltzmann, EpsilonGreedy, greedy
 from rlrun.maths import polyak_update, td_target
-from rlrun.schema import BoltzmannConfig, EpsilonGreedyConfig
+from rlrun.transition import Spaces
+
+
+def discrete(n_actions: int, num_envs: int = 1) -> Spaces:
+    return Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(n_actions), num_envs, 1)
 
 
 def test_td_target_bootstraps_unless_terminated():
@@ -86,12 +86,12 @@ def test_greedy_breaks_ties_at_random():
 
 def epsilon(value: float) -> EpsilonGreedy:
     cfg = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=value)
-    return EpsilonGreedy(cfg, total_timesteps=1, n_actions=4)
+    return EpsilonGreedy(cfg, discrete(4))
 
 
 def test_epsilon_greedy_probabilities():
     q = np.array([[0.0, 2.0, 1.0, 0.0], [3.0, 3.0, 0.0, 0.0]])
-    p = epsilon(0.2).probs(q)
+    p = epsilon(0.2).probs(np.zeros(2), q)
     np.testing.assert_allclose(p[0], [0.05, 0.85, 0.05, 0.05])
     np.testing.assert_allclose(p[1], [0.45, 0.45, 0.05, 0.05])  # ties share the greedy mass
 
@@ -99,7 +99,7 @@ def test_epsilon_greedy_probabilities():
 def test_epsilon_greedy_action_frequencies():
     rng = np.random.default_rng(1)
     q = np.tile([0.0, 2.0, 1.0, 0.0], (20_000, 1))
-    actions = epsilon(0.2).select(lambda: q, len(q), rng)
+    actions = epsilon(0.2).select(np.zeros(len(q)), lambda: q, rng)
     freq = np.bincount(actions, minlength=4) / len(q)
     np.testing.assert_allclose(freq, [0.05, 0.85, 0.05, 0.05], atol=0.01)
 
@@ -108,15 +108,15 @@ def test_epsilon_one_skips_the_value_computation():
     def fail():
         raise AssertionError("values were computed though every env explores")
 
-    actions = epsilon(1.0).select(fail, 8, np.random.default_rng(0))
+    actions = epsilon(1.0).select(np.zeros(8), fail, np.random.default_rng(0))
     assert actions.shape == (8,) and actions.max() < 4
 
 
 def test_boltzmann_probabilities_and_sampling():
     cfg = BoltzmannConfig(name="boltzmann", schedule="constant", start=0.5)
-    strategy = Boltzmann(cfg, total_timesteps=1, n_actions=2)
+    strategy = Boltzmann(cfg, discrete(2))
     q = np.array([[0.0, np.log(3.0) * 0.5]])  # logits 0 and ln 3 -> probabilities 1/4, 3/4
-    np.testing.assert_allclose(strategy.probs(q), [[0.25, 0.75]])
+    np.testing.assert_allclose(strategy.probs(np.zeros(1), q), [[0.25, 0.75]])
     rng = np.random.default_rng(2)
-    actions = strategy.select(lambda: np.repeat(q, 20_000, axis=0), 20_000, rng)
+    actions = strategy.select(np.zeros(20_000), lambda: np.repeat(q, 20_000, axis=0), rng)
     assert actions.mean() == pytest.approx(0.75, abs=0.01)

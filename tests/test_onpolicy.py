@@ -8,7 +8,8 @@ import torch
 import tests.envs  # noqa: F401  (registers the test envs)
 from rlrun.buffers import RolloutBuffer
 from rlrun.maths import compute_gae, discounted_returns
-from rlrun.networks import ActorCritic
+from rlrun.networks.encoders import FlattenEncoder
+from rlrun.networks.heads import ActorCritic
 from rlrun.normalize import ObsNormalizer, RewardScaler, RunningMeanStd
 
 from .conftest import train
@@ -68,7 +69,8 @@ def test_rollout_next_values_use_final_observation_values():
 
 
 def space_pair(kind: str):
-    obs = gym.spaces.Box(-1, 1, (3,), np.float32)
+    """(a flatten encoder of 3-dim Box observations, the action space)."""
+    obs = FlattenEncoder(gym.spaces.Box(-1, 1, (3,), np.float32))
     if kind == "discrete":
         return obs, gym.spaces.Discrete(4)
     return obs, gym.spaces.Box(np.array([-2, 0], np.float32), np.array([2, 1], np.float32))

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 import tests.envs  # noqa: F401  (registers the test envs)
-from rlrun.agents.base import Transition
 from rlrun.buffers import NStepAccumulator, PrioritizedReplayBuffer, SumTree
-from rlrun.exploration import GaussianNoise, OUNoise
-from rlrun.networks import QNetwork
-from rlrun.schema import GaussianNoiseConfig, OUNoiseConfig
+from rlrun.exploration.config import GaussianNoiseConfig, OUNoiseConfig
+from rlrun.exploration.noise import GaussianNoise, OUNoise
+from rlrun.networks.encoders import FlattenEncoder
+from rlrun.networks.heads import QNetwork
+from rlrun.transition import Spaces, Transition
 
 from .conftest import run_ok, train
 
@@ -114,7 +115,8 @@ def test_n_step_transitions_by_hand_across_an_episode_end_and_a_truncation():
 
 
 def test_dueling_head_centres_the_advantages():
-    net = QNetwork(gym.spaces.Box(-1, 1, (3,), np.float32), 4, [8], "relu", dueling=True)
+    encoder = FlattenEncoder(gym.spaces.Box(-1, 1, (3,), np.float32))
+    net = QNetwork(encoder, 4, [8], "relu", dueling=True)
     obs = torch.randn(5, 3)
     h = net.body(net.encoder(obs))
     adv = net.advantage(h)
@@ -124,10 +126,15 @@ def test_dueling_head_centres_the_advantages():
 
 def test_action_noise_statistics():
     rng = np.random.default_rng(0)
-    gauss = GaussianNoise(GaussianNoiseConfig(name="gaussian", start=0.3, end=0.3), 100, (1, 2))
+
+    def box(num_envs: int, dim: int) -> Spaces:
+        box = gym.spaces.Box(-1, 1, (dim,), np.float32)
+        return Spaces(box, box, num_envs, total_timesteps=100)
+
+    gauss = GaussianNoise(GaussianNoiseConfig(name="gaussian", start=0.3, end=0.3), box(1, 2))
     samples = np.stack([gauss.sample(rng) for _ in range(20_000)])
     assert samples.std() == pytest.approx(0.3, rel=0.02)
-    ou = OUNoise(OUNoiseConfig(name="ou", start=0.5, end=0.5), 100, (2, 1))
+    ou = OUNoise(OUNoiseConfig(name="ou", start=0.5, end=0.5), box(2, 1))
     path = np.stack([ou.sample(rng) for _ in range(5000)])[:, 0, 0]
     # x' = x - theta * x * dt + sigma * sqrt(dt) * N(0, 1)
     residual = path[1:] - (1 - 0.15 * 0.01) * path[:-1]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_module
 
-from rlrun.schema import validate
+from rlrun.validate import validate
 from tests.conftest import ROOT, compose_config, run_cli
 
 optuna = pytest.importorskip("optuna")

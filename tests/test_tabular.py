@@ -4,9 +4,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlrun.agents.base import Spaces, Transition
-from rlrun.agents.tabular import ExpectedSarsa, QLearning, Sarsa
-from rlrun.schema import EpsilonGreedyConfig, TabularConfig
+from rlrun.agents.tabular.config import TabularConfig
+from rlrun.agents.tabular.td import ExpectedSarsa, QLearning, Sarsa
+from rlrun.exploration.config import EpsilonGreedyConfig
+from rlrun.transition import Spaces, Transition
 
 
 def make(cls, epsilon: float = 0.0, lr: float = 0.5, gamma: float = 0.9):

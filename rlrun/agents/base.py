@@ -1,67 +1,25 @@
-"""What every agent shares: the transition it observes, its interface, and how it is found by name."""
+"""What every agent shares: the interface the runners drive, how it is built by name, and the
+capability check that refuses an agent the env does not suit."""
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
+from rlrun.config.registry import AGENTS, BONUSES, ENCODERS, AgentConfig, load_impl
+from rlrun.config.run import RunConfig
+from rlrun.envs.spaces import space_kind
 from rlrun.errors import ConfigError
-from rlrun.schema import AGENTS, AgentConfig, ExplorationConfig
-
-
-@dataclass
-class Transition:
-    """One vector-env step. No `done`: the two reasons an episode ends are kept apart.
-
-    `next_obs` is the TRUE next observation: at an episode end it is the final observation, not
-    the first of the next episode. Bootstrap mask = 1 - terminated; a truncated (time-limit)
-    step still bootstraps from `next_obs`.
-    """
-
-    obs: np.ndarray
-    action: np.ndarray
-    reward: np.ndarray
-    next_obs: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-
-    def select(self, mask: np.ndarray) -> Transition:
-        """The same step restricted to the envs where `mask` is true."""
-        return Transition(
-            self.obs[mask],
-            self.action[mask],
-            self.reward[mask],
-            self.next_obs[mask],
-            self.terminated[mask],
-            self.truncated[mask],
-        )
-
-
-@dataclass
-class Spaces:
-    """What an agent is built for: single-env spaces, the number of vector envs, the budget."""
-
-    observation: gym.Space
-    action: gym.Space
-    num_envs: int
-    total_timesteps: int
-
-    @classmethod
-    def of(cls, env: gym.vector.VectorEnv, total_timesteps: int) -> Spaces:
-        return cls(
-            env.single_observation_space,
-            env.single_action_space,
-            env.num_envs,
-            total_timesteps,
-        )
+from rlrun.transition import Spaces, Transition
 
 
 class Agent:
-    """The interface the Trainer drives. All methods are batched over the vector envs."""
+    """The interface the runners drive. All methods are batched over the vector envs.
+
+    Built as `Agent(cfg, exploration, spaces, device=, seed=)`, plus `encoder=` for agents whose
+    config says `uses_encoder`. No state_dict: rlrun/checkpoint.py walks the attributes.
+    """
 
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         raise NotImplementedError
@@ -83,51 +41,62 @@ class Agent:
         return None
 
 
-def space_kind(space: gym.Space) -> str:
-    if isinstance(space, gym.spaces.Discrete):
-        return "discrete"
-    if isinstance(space, gym.spaces.Box):
-        return "box"
-    return type(space).__name__
-
-
-def check_compatible(name: str, schema: type[AgentConfig], env_id: str, spaces: Spaces) -> None:
-    """Fail fast, naming what would work, when the agent cannot handle the env's spaces."""
-    for what, space, allowed in (
-        ("actions", spaces.action, schema.action_spaces),
-        ("observations", spaces.observation, schema.observation_spaces),
+def check_compatible(rc: RunConfig, spaces: Spaces) -> None:
+    """Fail fast, naming what would work, when the agent (or the encoder, or the bonus) cannot
+    handle the env's spaces."""
+    name, schema = rc.agent.name, AGENTS[rc.agent.name]
+    action, observation = space_kind(spaces.action), space_kind(spaces.observation)
+    for what, kind, allowed in (
+        ("actions", action, schema.action_spaces),
+        ("observations", observation, schema.observation_spaces),
     ):
-        kind = space_kind(space)
         if kind not in allowed:
             fits = sorted(
                 n
                 for n, s in AGENTS.items()
-                if space_kind(spaces.action) in s.action_spaces
-                and space_kind(spaces.observation) in s.observation_spaces
+                if action in s.action_spaces and observation in s.observation_spaces
             )
             alternatives = (
                 f"agents for this env: {', '.join(fits)}"
                 if fits
-                else ("no agent here supports this env yet")
+                else "no agent here supports this env yet"
             )
+            if kind == "dict":
+                alternatives += (
+                    "; flatten them with "
+                    "env.wrappers='[{_target_: gymnasium.wrappers.FlattenObservation}]'"
+                )
             raise ConfigError(
                 "agent",
-                f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {env_id} has "
+                f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {rc.env.id} has "
                 f"{kind} {what}; {alternatives}",
             )
+    if schema.uses_encoder:
+        _check_observations("encoder", rc.encoder.name, ENCODERS, observation, rc.env.id)
+    if rc.bonus is not None:
+        _check_observations("bonus", rc.bonus.name, BONUSES, observation, rc.env.id)
 
 
-def make_agent(
-    cfg: AgentConfig,
-    exploration: ExplorationConfig,
-    spaces: Spaces,
-    device: Any,
-    seed: int,
-) -> Agent:
+def _check_observations(group: str, name: str, registry: Any, kind: str, env_id: str) -> None:
+    allowed = registry[name].observation_spaces
+    if kind not in allowed:
+        fits = sorted(n for n, s in registry.items() if kind in s.observation_spaces)
+        instead = f"choose one of: {', '.join(fits)}" if fits else f"no {group} fits yet"
+        raise ConfigError(
+            group,
+            f"{group}={name} needs {' or '.join(sorted(allowed))} observations, but {env_id} has "
+            f"{kind} observations; {instead}",
+        )
+
+
+def make_agent(rc: RunConfig, spaces: Spaces, device: Any) -> Agent:
     """Import the agent's class (only now: torch stays off the config-error path) and build it."""
-    module, cls = type(cfg).impl.split(":")
-    agent_cls = getattr(importlib.import_module(module), cls)
-    return agent_cls(cfg, exploration, spaces, device=device, seed=seed)
+    schema: type[AgentConfig] = AGENTS[rc.agent.name]
+    extra = {"encoder": rc.encoder} if schema.uses_encoder else {}
+    agent: Agent = load_impl(schema.impl)(
+        rc.agent, rc.exploration, spaces, device=device, seed=rc.seed, **extra
+    )
+    return agent
 
 
 class LossStats:

@@ -8,7 +8,6 @@ uniformly at random, as Stable-Baselines3 does.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import Any
 
@@ -16,8 +15,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlrun.agents.base import Agent, LossStats, Spaces, Transition
+from rlrun.agents.base import Agent, LossStats
 from rlrun.buffers import ReplayBuffer
+from rlrun.transition import Spaces, Transition
 
 
 def crossed(step: int, num_envs: int, interval: int) -> bool:
@@ -92,8 +92,3 @@ class ContinuousOffPolicyAgent(OffPolicyAgent):
 
     def obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(obs, device=self.device)
-
-
-def frozen_copy(net: torch.nn.Module) -> torch.nn.Module:
-    """A target network: a copy that gradients never reach."""
-    return copy.deepcopy(net).requires_grad_(False)

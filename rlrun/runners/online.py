@@ -1,4 +1,5 @@
-"""The one training loop every agent runs in: act -> env.step -> observe -> update -> log / eval.
+"""The online single-agent loop every agent of rlrun runs in today:
+act -> env.step -> (reward bonus) -> observe -> update -> log / eval / checkpoint.
 
 The agent decides when an update is due (every step for tabular TD, in bursts for DQN, after a
 full rollout for on-policy agents), so the loop itself never changes with the algorithm.
@@ -6,25 +7,22 @@ full rollout for on-policy agents), so the loop itself never changes with the al
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import logging
 import math
 import signal
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
-from rlrun.agents.base import Agent, Transition
+from rlrun.agents.base import Agent, check_compatible, make_agent
 from rlrun.checkpoint import (
     STRUCTURE,
-    Checkpoints,
     NotCapturable,
     capture,
     capture_agent,
@@ -35,11 +33,13 @@ from rlrun.checkpoint import (
     restore_agent,
     set_global_rng_state,
 )
-from rlrun.envs import is_success, true_next_obs
+from rlrun.config.run import RunConfig
+from rlrun.envs.vector import finished, make_vec_env, true_next_obs
 from rlrun.errors import Interrupted, NonFiniteError
-from rlrun.logger import TensorBoardLogger
-from rlrun.schema import RunConfig
-from rlrun.video import VideoRecorder
+from rlrun.exploration.bonus import RewardBonus, make_bonus
+from rlrun.runners.base import EvalResult, Services, TrainResult, evaluate, interrupts
+from rlrun.runtime import seed_everything
+from rlrun.transition import Spaces, Transition
 
 log = logging.getLogger(__name__)
 
@@ -47,70 +47,13 @@ log = logging.getLogger(__name__)
 MAY_BE_UNDEFINED = frozenset({"losses/explained_variance"})
 
 
-@dataclass
-class EvalResult:
-    mean_return: float
-    std_return: float
-    mean_length: float
-    success_rate: float | None
-    episodes: int
-
-
-@dataclass
-class TrainResult:
-    steps: int = 0
-    episodes: int = 0
-    wall_time_s: float = 0.0
-    sps: float = 0.0
-    final_eval: EvalResult | None = None
-    best_eval_mean_return: float | None = None
-    # (env step, seconds since training started, mean return) of every evaluation
-    evaluations: list[tuple[int, float, float]] = field(default_factory=list)
-    # set when an `on_eval` callback (e.g. a search's pruner) ended the run early
-    stopped_early: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def evaluate(
-    agent: Agent,
-    env: gym.vector.VectorEnv,
-    episodes: int,
-    seed: int,
-    success_rule: str | None,
-) -> EvalResult:
-    """Run `episodes` deterministic episodes on `env`, reseeded with `seed` every time.
-
-    Each env runs a fixed share of the episodes (as Stable-Baselines3's evaluate_policy does), so
-    faster-ending episodes are not over-represented.
-    """
-    n = env.num_envs
-    targets = np.array([(episodes + i) // n for i in range(n)])
-    counts = np.zeros(n, dtype=int)
-    returns: list[float] = []
-    lengths: list[int] = []
-    successes: list[bool] = []
-    obs, _ = env.reset(seed=seed)
-    while (counts < targets).any():
-        obs, reward, terminated, _truncated, infos = env.step(agent.act(obs, explore=False))
-        done = infos.get("_episode")
-        if done is None or not done.any():
-            continue
-        success = is_success(success_rule, reward, terminated, infos)
-        for i in np.flatnonzero(done & (counts < targets)):
-            returns.append(float(infos["episode"]["r"][i]))
-            lengths.append(int(infos["episode"]["l"][i]))
-            if success is not None:
-                successes.append(bool(success[i]))
-            counts[i] += 1
-    return EvalResult(
-        mean_return=float(np.mean(returns)),
-        std_return=float(np.std(returns)),
-        mean_length=float(np.mean(lengths)),
-        success_rate=float(np.mean(successes)) if successes else None,
-        episodes=len(returns),
-    )
+def make_env_and_agent(rc: RunConfig, device: Any) -> tuple[gym.vector.VectorEnv, Agent]:
+    """The training vector env and a fresh agent for it, seeded as every run is."""
+    seed_everything(rc.seed)
+    env = make_vec_env(rc.env, rc.env.num_envs)
+    spaces = Spaces.of(env, rc.total_timesteps)
+    check_compatible(rc, spaces)
+    return env, make_agent(rc, spaces, device)
 
 
 @dataclass
@@ -124,35 +67,47 @@ class LoopState:
     next_checkpoint: int | None = None
     next_video: int | None = None
     elapsed_s: float = 0.0  # training time before this process (resumed runs)
-    recent_returns: deque = field(default_factory=lambda: deque(maxlen=20))
+    recent_returns: deque[float] = field(default_factory=lambda: deque(maxlen=20))
+    intrinsic_sum: float = 0.0  # reward bonus since the last log
+    intrinsic_count: int = 0
     result: TrainResult = field(default_factory=TrainResult)
 
 
-class Trainer:
+class OnlineRunner:
     def __init__(
         self,
         cfg: RunConfig,
         agent: Agent,
         env: gym.vector.VectorEnv,
         eval_env: gym.vector.VectorEnv,
-        logger: TensorBoardLogger,
-        checkpoints: Checkpoints | None = None,
-        on_eval: Callable[[int, EvalResult], bool] | None = None,
-        recorder: VideoRecorder | None = None,
+        services: Services,
+        bonus: RewardBonus | None = None,
     ) -> None:
-        """`on_eval(step, result)` is called after each periodic evaluation; returning True stops
-        training there (the final evaluation still runs), as a pruned search trial needs."""
         self.cfg = cfg
         self.agent = agent
         self.env = env
         self.eval_env = eval_env
-        self.logger = logger
-        self.checkpoints = checkpoints
-        self.on_eval = on_eval
-        self.recorder = recorder
+        self.logger = services.logger
+        self.checkpoints = services.checkpoints
+        self.on_eval = services.on_eval
+        self.recorder = services.recorder
+        self.bonus = bonus
         self.state = LoopState()
         self._schedule()
         self._signal: int | None = None
+
+    @classmethod
+    def build(cls, rc: RunConfig, device: Any, services: Services) -> OnlineRunner:
+        env, agent = make_env_and_agent(rc, device)
+        eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
+        bonus = (
+            None if rc.bonus is None else make_bonus(rc.bonus, Spaces.of(env, rc.total_timesteps))
+        )
+        return cls(rc, agent, env, eval_env, services, bonus)
+
+    @property
+    def step(self) -> int:
+        return self.state.step
 
     def _schedule(self) -> None:
         """The next step of each periodic task: the first multiple of its interval after the
@@ -196,32 +151,23 @@ class Trainer:
                 action = agent.act(s.obs, explore=True)
                 next_obs, reward, terminated, truncated, infos = env.step(action)
                 s.step += num_envs
-                agent.observe(
-                    Transition(
-                        s.obs,
-                        action,
-                        reward,
-                        true_next_obs(next_obs, infos),
-                        terminated,
-                        truncated,
-                    ),
-                    s.step,
+                t = Transition(
+                    s.obs, action, reward, true_next_obs(next_obs, infos), terminated, truncated
                 )
+                if self.bonus is not None:
+                    t = self._add_bonus(t)
+                agent.observe(t, s.step)
                 agent.update(s.step)
                 s.obs = next_obs
 
-                ended = infos.get("_episode")
-                if ended is not None and ended.any():
-                    for i in np.flatnonzero(ended):
-                        ret = float(infos["episode"]["r"][i])
+                done = finished(infos)
+                if done is not None:
+                    for i in np.flatnonzero(done.envs):
+                        ret = float(done.returns[i])
                         logger.scalar("charts/episodic_return", ret, s.step)
-                        logger.scalar(
-                            "charts/episodic_length",
-                            int(infos["episode"]["l"][i]),
-                            s.step,
-                        )
+                        logger.scalar("charts/episodic_length", int(done.lengths[i]), s.step)
                         s.recent_returns.append(ret)
-                    s.result.episodes += int(ended.sum())
+                    s.result.episodes += int(done.envs.sum())
 
                 if s.step >= s.next_log or s.step >= cfg.total_timesteps:
                     s.next_log += cfg.logger.log_every_steps
@@ -264,6 +210,14 @@ class Trainer:
             self._save(start)
         return r
 
+    def _add_bonus(self, t: Transition) -> Transition:
+        """The transition with the bonus in its reward (the logged return stays the env's)."""
+        assert self.bonus is not None
+        intrinsic = self.bonus(t)
+        self.state.intrinsic_sum += float(intrinsic.sum())
+        self.state.intrinsic_count += len(intrinsic)
+        return dataclasses.replace(t, reward=t.reward + intrinsic)
+
     def _on_signal(self, signum: int) -> None:
         """First SIGINT/SIGTERM: finish this step, checkpoint, stop. A second one stops at once."""
         if self._signal is not None:
@@ -295,6 +249,7 @@ class Trainer:
             "loop": capture(self.state),
             "agent": agent_state,
             "replay": replay_state,
+            "bonus": None if self.bonus is None else capture(self.bonus, skip=STRUCTURE),
             "env": env_state,
             "rng": global_rng_state(),
         }
@@ -302,6 +257,8 @@ class Trainer:
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         restore_agent(self.agent, ckpt["agent"], ckpt["replay"])
         restore(self.state, ckpt["loop"])
+        if self.bonus is not None:
+            restore(self.bonus, ckpt["bonus"])
         self._schedule()
         if ckpt["env"] is not None:
             restore(self.env, ckpt["env"])
@@ -334,6 +291,10 @@ class Trainer:
         exploration = self.agent.exploration_value()
         if exploration is not None:
             self.logger.scalar(f"charts/{exploration[0]}", exploration[1], step)
+        s = self.state
+        if s.intrinsic_count:
+            self.logger.scalar("charts/intrinsic_reward", s.intrinsic_sum / s.intrinsic_count, step)
+            s.intrinsic_sum, s.intrinsic_count = 0.0, 0
         for tag, value in self.agent.pop_metrics().items():
             if not math.isfinite(value) and tag not in MAY_BE_UNDEFINED:
                 raise NonFiniteError(
@@ -362,19 +323,3 @@ class Trainer:
                 self.state.elapsed_s = time.perf_counter() - start
                 self.checkpoints.save_best(self.checkpoint(replay=False))
         return ev
-
-
-@contextlib.contextmanager
-def interrupts(handler: Callable[[int], None]) -> Iterator[None]:
-    """Route SIGINT and SIGTERM to `handler` while training (main thread only: elsewhere, e.g.
-    in a Ray worker, Python cannot install signal handlers and the defaults stay)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signums = (signal.SIGINT, signal.SIGTERM)
-    previous = {n: signal.signal(n, lambda n, _frame: handler(n)) for n in signums}
-    try:
-        yield
-    finally:
-        for n, h in previous.items():
-            signal.signal(n, h)

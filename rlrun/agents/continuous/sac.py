@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlrun.agents.base import Spaces
-from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, frozen_copy
-from rlrun.maths import polyak_update, td_target
-from rlrun.networks import SquashedGaussianActor, VectorizedCritic, adam
-from rlrun.schema import SACConfig
+from rlrun.agents.continuous.config import SACConfig
+from rlrun.agents.offpolicy import ContinuousOffPolicyAgent
+from rlrun.maths import td_target
+from rlrun.networks.heads import SquashedGaussianActor, VectorizedCritic
+from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
+from rlrun.transition import Spaces
 
 
 class SAC(ContinuousOffPolicyAgent):
@@ -35,7 +36,7 @@ class SAC(ContinuousOffPolicyAgent):
         self.critic = VectorizedCritic(
             cfg.n_critics, obs_dim, self.action_dim, cfg.net_arch, cfg.activation
         ).to(device)
-        self.critic_target = frozen_copy(self.critic)
+        self.critic_target = target_network(self.critic)
         self.actor_optimizer = adam(self.actor.parameters(), cfg.learning_rate)
         self.critic_optimizer = adam(self.critic.parameters(), cfg.learning_rate)
         self.autotune = cfg.ent_coef.startswith("auto")
@@ -64,9 +65,7 @@ class SAC(ContinuousOffPolicyAgent):
             action, logp = self.actor.sample(batch.obs, self.generator)
             if self.autotune:  # first, as SB3: the other losses use the updated alpha
                 alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
-                self.alpha_optimizer.zero_grad(set_to_none=True)
-                alpha_loss.backward()
-                self.alpha_optimizer.step()
+                optimizer_step(self.alpha_optimizer, alpha_loss)
                 self.stats.add(alpha_loss=alpha_loss)
             alpha = self.log_alpha.detach().exp()
 
@@ -81,19 +80,15 @@ class SAC(ContinuousOffPolicyAgent):
                 )
             q = self.critic(batch.obs, batch.actions)
             critic_loss = 0.5 * ((q - target) ** 2).mean(dim=1).sum()
-            self.critic_optimizer.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            self.critic_optimizer.step()
+            optimizer_step(self.critic_optimizer, critic_loss)
 
             q_pi = self.critic(batch.obs, action, detach_weights=True).min(dim=0).values
             actor_loss = (alpha * logp - q_pi).mean()
-            self.actor_optimizer.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.actor_optimizer.step()
+            optimizer_step(self.actor_optimizer, actor_loss)
 
             self.n_updates += 1
             if self.n_updates % cfg.target_update_interval == 0:
-                polyak_update(self.critic.parameters(), self.critic_target.parameters(), cfg.tau)
+                update_target(self.critic_target, self.critic, cfg.tau)
             self.stats.add(
                 critic_loss=critic_loss,
                 actor_loss=actor_loss,

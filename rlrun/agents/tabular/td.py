@@ -10,10 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from rlrun.agents.base import Agent, Spaces, Transition
-from rlrun.exploration import make_strategy
+from rlrun.agents.base import Agent
+from rlrun.agents.tabular.config import TabularConfig
+from rlrun.config.registry import ExplorationConfig
+from rlrun.exploration.base import make_exploration
+from rlrun.exploration.strategies import Strategy
 from rlrun.maths import td_target
-from rlrun.schema import ExplorationConfig, TabularConfig
+from rlrun.transition import Spaces, Transition
 
 
 class TabularAgent(Agent):
@@ -29,7 +32,8 @@ class TabularAgent(Agent):
         self.obs_start = int(spaces.observation.start)
         n_actions = int(spaces.action.n)
         self.q = np.full((int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64)
-        self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
+        self.strategy = make_exploration(exploration, spaces)
+        assert isinstance(self.strategy, Strategy)  # the registry allows value strategies only
         self.rng = np.random.default_rng(seed)
         self._td_sq_sum = 0.0
         self._q_sum = 0.0
@@ -38,16 +42,20 @@ class TabularAgent(Agent):
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         q = self.q[obs - self.obs_start]
         if explore:
-            return self.strategy.select(lambda: q, len(q), self.rng)
+            return self.strategy.select(obs, lambda: q, self.rng)
         return q.argmax(axis=-1)  # deterministic evaluation: ties go to the first action
 
     def observe(self, t: Transition, step: int) -> None:
-        self.strategy.set_step(step)
-        next_q = self.q[t.next_obs - self.obs_start]
-        target = td_target(t.reward, self.next_value(next_q), t.terminated, self.cfg.gamma)
-        self.learn(t.obs, t.action, target)
+        self.strategy.observe(t, step)
+        self.td_update(t)
 
-    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+    def td_update(self, t: Transition) -> None:
+        """Q(s, a) towards r + gamma * V(s') for each env's transition."""
+        next_q = self.q[t.next_obs - self.obs_start]
+        next_v = self.next_value(t.next_obs, next_q)
+        self.learn(t.obs, t.action, td_target(t.reward, next_v, t.terminated, self.cfg.gamma))
+
+    def next_value(self, next_obs: np.ndarray, next_q: np.ndarray) -> np.ndarray:
         """The bootstrap value V(s') from the next state's action values."""
         raise NotImplementedError
 
@@ -77,15 +85,15 @@ class TabularAgent(Agent):
 class QLearning(TabularAgent):
     """Off-policy: bootstrap from the greedy action, max_a' Q(s', a')."""
 
-    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+    def next_value(self, next_obs: np.ndarray, next_q: np.ndarray) -> np.ndarray:
         return next_q.max(axis=-1)
 
 
 class ExpectedSarsa(TabularAgent):
     """Bootstrap from the expectation of Q(s', .) under the current exploration policy."""
 
-    def next_value(self, next_q: np.ndarray) -> np.ndarray:
-        return (self.strategy.probs(next_q) * next_q).sum(axis=-1)
+    def next_value(self, next_obs: np.ndarray, next_q: np.ndarray) -> np.ndarray:
+        return (self.strategy.probs(next_obs, next_q) * next_q).sum(axis=-1)
 
 
 class Sarsa(TabularAgent):
@@ -100,8 +108,7 @@ class Sarsa(TabularAgent):
         super().__init__(*args, **kwargs)
         self._pending: Transition | None = None
 
-    def observe(self, t: Transition, step: int) -> None:
-        self.strategy.set_step(step)
+    def td_update(self, t: Transition) -> None:
         p = self._pending
         if p is not None:
             cont = ~(p.terminated | p.truncated)  # in these envs t.obs == p.next_obs
@@ -111,10 +118,10 @@ class Sarsa(TabularAgent):
                 self.learn(p.obs[cont], p.action[cont], target)
         ended = t.terminated | t.truncated
         if ended.any():
-            super().observe(t.select(ended), step)
+            super().td_update(t.select(ended))
         self._pending = t
 
-    def next_value(self, next_q: np.ndarray) -> np.ndarray:
+    def next_value(self, next_obs: np.ndarray, next_q: np.ndarray) -> np.ndarray:
         """Q(s', a') for a' drawn from the policy now (used only at episode ends)."""
-        next_a = self.strategy.select(lambda: next_q, len(next_q), self.rng)
+        next_a = self.strategy.select(next_obs, lambda: next_q, self.rng)
         return next_q[np.arange(len(next_q)), next_a]

@@ -9,12 +9,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlrun.agents.base import Spaces, Transition
-from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, frozen_copy
-from rlrun.exploration import make_noise
-from rlrun.maths import polyak_update, td_target
-from rlrun.networks import VectorizedCritic, adam, mlp
-from rlrun.schema import ExplorationConfig, TD3Config
+from rlrun.agents.continuous.config import TD3Config
+from rlrun.agents.offpolicy import ContinuousOffPolicyAgent
+from rlrun.config.registry import ExplorationConfig
+from rlrun.exploration.base import make_exploration
+from rlrun.exploration.noise import GaussianNoise
+from rlrun.maths import td_target
+from rlrun.networks.heads import VectorizedCritic
+from rlrun.networks.layers import mlp
+from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
+from rlrun.transition import Spaces, Transition
 
 
 class TD3(ContinuousOffPolicyAgent):
@@ -37,15 +41,12 @@ class TD3(ContinuousOffPolicyAgent):
         self.critic = VectorizedCritic(
             self.n_critics, obs_dim, self.action_dim, cfg.net_arch, cfg.activation
         ).to(device)
-        self.actor_target, self.critic_target = (
-            frozen_copy(self.actor),
-            frozen_copy(self.critic),
-        )
+        self.actor_target = target_network(self.actor)
+        self.critic_target = target_network(self.critic)
         self.actor_optimizer = adam(self.actor.parameters(), cfg.learning_rate)
         self.critic_optimizer = adam(self.critic.parameters(), cfg.learning_rate)
-        self.noise = make_noise(
-            exploration, spaces.total_timesteps, (spaces.num_envs, self.action_dim)
-        )
+        self.noise = make_exploration(exploration, spaces)
+        assert isinstance(self.noise, GaussianNoise)  # the registry allows action noise only
         self.n_updates = 0
 
     def tricks(self, cfg: Any) -> tuple[int, int, tuple[float, float] | None]:
@@ -65,8 +66,7 @@ class TD3(ContinuousOffPolicyAgent):
 
     def observe(self, t: Transition, step: int) -> None:
         super().observe(t, step)
-        self.noise.set_step(step)
-        self.noise.reset(t.terminated | t.truncated)
+        self.noise.observe(t, step)
 
     def target_action(self, next_obs: torch.Tensor) -> torch.Tensor:
         """The target policy's action, smoothed with clipped Gaussian noise."""
@@ -91,19 +91,15 @@ class TD3(ContinuousOffPolicyAgent):
                 )
             q = self.critic(batch.obs, batch.actions)
             critic_loss = ((q - target) ** 2).mean(dim=1).sum()
-            self.critic_optimizer.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            self.critic_optimizer.step()
+            optimizer_step(self.critic_optimizer, critic_loss)
             self.n_updates += 1
             self.stats.add(critic_loss=critic_loss, q_values=q.detach().mean())
             if self.n_updates % self.policy_delay == 0:
                 action = self.actor(batch.obs)
                 actor_loss = -self.critic(batch.obs, action, detach_weights=True)[0].mean()
-                self.actor_optimizer.zero_grad(set_to_none=True)
-                actor_loss.backward()
-                self.actor_optimizer.step()
-                polyak_update(self.critic.parameters(), self.critic_target.parameters(), cfg.tau)
-                polyak_update(self.actor.parameters(), self.actor_target.parameters(), cfg.tau)
+                optimizer_step(self.actor_optimizer, actor_loss)
+                update_target(self.critic_target, self.critic, cfg.tau)
+                update_target(self.actor_target, self.actor, cfg.tau)
                 self.stats.add(actor_loss=actor_loss)
 
     def exploration_value(self) -> tuple[str, float]:

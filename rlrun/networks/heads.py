@@ -1,4 +1,5 @@
-"""Network building blocks shared by the torch agents."""
+"""Heads on top of an encoder: Q-networks, the on-policy actor-critic, batched critics and SAC's
+squashed Gaussian actor."""
 
 from __future__ import annotations
 
@@ -10,55 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-}
-
-
-def trunk(in_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
-    """Hidden layers of the given widths, each followed by `activation`."""
-    layers: list[nn.Module] = []
-    for width in net_arch:
-        layers += [nn.Linear(in_dim, width), ACTIVATIONS[activation]()]
-        in_dim = width
-    return nn.Sequential(*layers)
-
-
-def mlp(in_dim: int, out_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
-    """`trunk`, then a linear output layer with no activation."""
-    width = net_arch[-1] if net_arch else in_dim
-    return nn.Sequential(*trunk(in_dim, net_arch, activation), nn.Linear(width, out_dim))
-
-
-def orthogonal_init(module: nn.Module, gain: float) -> None:
-    """Orthogonal weights with `gain` and zero biases for every linear layer in `module`."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear):
-            nn.init.orthogonal_(layer.weight, gain)
-            nn.init.zeros_(layer.bias)
-
-
-class ObsEncoder(nn.Module):
-    """Raw observations to float features: one-hot for Discrete spaces, flattened for Box."""
-
-    def __init__(self, space: gym.Space) -> None:
-        super().__init__()
-        if isinstance(space, gym.spaces.Discrete):
-            self.n: int | None = int(space.n)
-            self.start = int(space.start)
-            self.dim = self.n
-        else:
-            self.n = None
-            self.dim = int(gym.spaces.flatdim(space))
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        if self.n is not None:
-            return F.one_hot(obs.long() - self.start, self.n).float()
-        return obs.float().flatten(1)
+from rlrun.networks.encoders import Encoder
+from rlrun.networks.layers import ACTIVATION_MODULES, mlp, orthogonal_init, trunk
 
 
 class QNetwork(nn.Module):
@@ -67,14 +21,14 @@ class QNetwork(nn.Module):
 
     def __init__(
         self,
-        obs_space: gym.Space,
+        encoder: Encoder,
         n_actions: int,
         net_arch: list[int],
         activation: str,
         dueling: bool = False,
     ) -> None:
         super().__init__()
-        self.encoder = ObsEncoder(obs_space)
+        self.encoder = encoder
         self.dueling = dueling
         if dueling:
             width = net_arch[-1] if net_arch else self.encoder.dim
@@ -103,7 +57,7 @@ class ActorCritic(nn.Module):
 
     def __init__(
         self,
-        obs_space: gym.Space,
+        encoder: Encoder,
         action_space: gym.Space,
         net_arch: list[int],
         activation: str,
@@ -113,7 +67,7 @@ class ActorCritic(nn.Module):
         action_bounds: str,
     ) -> None:
         super().__init__()
-        self.encoder = ObsEncoder(obs_space)
+        self.encoder = encoder
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         n_out = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
         width = net_arch[-1] if net_arch else self.encoder.dim
@@ -211,7 +165,7 @@ class VectorizedCritic(nn.Module):
                 nn.Parameter(torch.empty(n, fan_in, fan_out).uniform_(-bound, bound))
             )
             self.biases.append(nn.Parameter(torch.empty(n, 1, fan_out).uniform_(-bound, bound)))
-        self.activation = ACTIVATIONS[activation]()
+        self.activation = ACTIVATION_MODULES[activation]()
         self.n = n
 
     def forward(
@@ -266,9 +220,3 @@ class SquashedGaussianActor(nn.Module):
 
     def deterministic(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self(obs)[0])
-
-
-def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
-    """Adam as every agent uses it: the fused kernel (CPU and GPU) takes one call per step
-    instead of several per parameter, 2-3x faster for these small networks."""
-    return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlrun.agents.onpolicy import OnPolicyAgent, Rollout
+from rlrun.agents.onpolicy.base import OnPolicyAgent, Rollout
+from rlrun.agents.onpolicy.config import ReinforceConfig
 from rlrun.maths import discounted_returns
-from rlrun.schema import ReinforceConfig
 
 
 class Reinforce(OnPolicyAgent):

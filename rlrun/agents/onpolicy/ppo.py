@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from rlrun.agents.onpolicy import OnPolicyAgent, Rollout
+from rlrun.agents.onpolicy.base import OnPolicyAgent, Rollout
+from rlrun.agents.onpolicy.config import PPOConfig
 from rlrun.maths import clipped_surrogate_loss, clipped_value_loss
-from rlrun.schema import PPOConfig
 
 
 class PPO(OnPolicyAgent):

@@ -7,7 +7,7 @@ one batch, RMSprop as in SB3); the vanilla policy-gradient loss is the base clas
 
 from __future__ import annotations
 
-from rlrun.agents.onpolicy import OnPolicyAgent
+from rlrun.agents.onpolicy.base import OnPolicyAgent
 
 
 class A2C(OnPolicyAgent):

@@ -11,13 +11,17 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlrun.agents.base import Spaces, Transition
-from rlrun.agents.offpolicy import OffPolicyAgent, crossed, frozen_copy
+from rlrun.agents.offpolicy import OffPolicyAgent, crossed
+from rlrun.agents.value.config import DQNConfig
 from rlrun.buffers import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch
-from rlrun.exploration import make_strategy
-from rlrun.maths import polyak_update, td_target
-from rlrun.networks import QNetwork, adam
-from rlrun.schema import DQNConfig, ExplorationConfig
+from rlrun.config.registry import EncoderConfig, ExplorationConfig
+from rlrun.exploration.base import make_exploration
+from rlrun.exploration.strategies import Strategy
+from rlrun.maths import td_target
+from rlrun.networks.encoders import make_encoder
+from rlrun.networks.heads import QNetwork
+from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
+from rlrun.transition import Spaces, Transition
 
 
 class DQN(OffPolicyAgent):
@@ -30,6 +34,7 @@ class DQN(OffPolicyAgent):
         spaces: Spaces,
         device: torch.device,
         seed: int = 0,
+        encoder: EncoderConfig | None = None,
     ) -> None:
         super().__init__(cfg, spaces, device, seed, spaces.action)
         if cfg.prioritized_replay:
@@ -43,12 +48,16 @@ class DQN(OffPolicyAgent):
         self.n_step = (
             NStepAccumulator(cfg.n_step, cfg.gamma, spaces.num_envs) if cfg.n_step > 1 else None
         )
-        n_actions = int(spaces.action.n)
-        self.strategy = make_strategy(exploration, spaces.total_timesteps, n_actions)
+        self.strategy = make_exploration(exploration, spaces)
+        assert isinstance(self.strategy, Strategy)  # the registry allows value strategies only
         self.q_net = QNetwork(
-            spaces.observation, n_actions, cfg.net_arch, cfg.activation, cfg.dueling
+            make_encoder(encoder or EncoderConfig(), spaces.observation),
+            int(spaces.action.n),  # type: ignore[attr-defined]
+            cfg.net_arch,
+            cfg.activation,
+            cfg.dueling,
         ).to(device)
-        self.target_net = frozen_copy(self.q_net)
+        self.target_net = target_network(self.q_net)
         self.optimizer = adam(self.q_net.parameters(), cfg.learning_rate)
         self.loss_fn = F.smooth_l1_loss if cfg.loss == "huber" else F.mse_loss
 
@@ -59,11 +68,11 @@ class DQN(OffPolicyAgent):
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         if not explore:
             return self.q_values(obs).argmax(axis=-1)
-        return self.strategy.select(lambda: self.q_values(obs), len(obs), self.rng)
+        return self.strategy.select(obs, lambda: self.q_values(obs), self.rng)
 
     def observe(self, t: Transition, step: int) -> None:
         super().observe(t, step)
-        self.strategy.set_step(step)
+        self.strategy.observe(t, step)
 
     def store(self, t: Transition) -> None:
         if self.n_step is None:
@@ -74,7 +83,7 @@ class DQN(OffPolicyAgent):
 
     def update(self, step: int) -> None:
         if crossed(step, self.num_envs, self.cfg.target_update_interval):
-            polyak_update(self.q_net.parameters(), self.target_net.parameters(), self.cfg.tau)
+            update_target(self.target_net, self.q_net, self.cfg.tau)
         super().update(step)
 
     @torch.no_grad()
@@ -128,11 +137,7 @@ class DQN(OffPolicyAgent):
             loss = self.loss_fn(q, target)
         else:
             loss = (weights * self.loss_fn(q, target, reduction="none")).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.cfg.max_grad_norm)
-        self.optimizer.step()
+        optimizer_step(self.optimizer, loss, self.cfg.max_grad_norm)
         self.stats.add(td_loss=loss, q_values=q.detach().mean())
         return (q - target).detach()
 

@@ -14,13 +14,17 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlrun.agents.base import Agent, LossStats, Spaces, Transition
+from rlrun.agents.base import Agent, LossStats
+from rlrun.agents.onpolicy.config import OnPolicyConfig
 from rlrun.buffers import RolloutBuffer
+from rlrun.config.registry import EncoderConfig
 from rlrun.errors import ConfigError
 from rlrun.maths import compute_gae
-from rlrun.networks import ActorCritic, adam
+from rlrun.networks.encoders import make_encoder
+from rlrun.networks.heads import ActorCritic
+from rlrun.networks.optim import adam, optimizer_step
 from rlrun.normalize import ObsNormalizer, RewardScaler
-from rlrun.schema import OnPolicyConfig
+from rlrun.transition import Spaces, Transition
 
 
 class Rollout(NamedTuple):
@@ -43,6 +47,7 @@ class OnPolicyAgent(Agent):
         spaces: Spaces,
         device: torch.device,
         seed: int = 0,
+        encoder: EncoderConfig | None = None,
     ) -> None:
         self.cfg = cfg
         self.device = device
@@ -50,7 +55,7 @@ class OnPolicyAgent(Agent):
         if cfg.normalize_obs and not isinstance(spaces.observation, gym.spaces.Box):
             raise ConfigError("agent.normalize_obs", "applies to Box observations only")
         self.policy = ActorCritic(
-            spaces.observation,
+            make_encoder(encoder or EncoderConfig(), spaces.observation),
             spaces.action,
             cfg.net_arch,
             cfg.activation,
@@ -191,11 +196,7 @@ class OnPolicyAgent(Agent):
                 loss = policy_loss + cfg.vf_coef * value_loss
                 if cfg.ent_coef > 0:
                     loss = loss - cfg.ent_coef * entropy_mean
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                optimizer_step(self.optimizer, loss, cfg.max_grad_norm)
                 with torch.no_grad():
                     approx_kl = masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
                     self.stats.add(

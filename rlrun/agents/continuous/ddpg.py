@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlrun.agents.td3 import TD3
+from rlrun.agents.continuous.td3 import TD3
 
 
 class DDPG(TD3):

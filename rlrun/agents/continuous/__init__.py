@@ -1,0 +1,1 @@
+"""Off-policy actor-critics for Box actions: DDPG, TD3, SAC."""

@@ -1,0 +1,81 @@
+"""Configs of the on-policy learners (torch-free: read on the config-error path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlrun.config.fields import ACTIVATIONS, param
+from rlrun.config.registry import AgentConfig, register_agent
+
+
+@dataclass
+class OnPolicyConfig(AgentConfig):
+    """What REINFORCE, A2C and PPO share: rollouts, an actor-critic, and its optimizer."""
+
+    learning_rate: float = param(3e-4, gt=0)
+    lr_schedule: str = param("constant", choices=("constant", "linear"))  # linear: to 0 at the end
+    gamma: float = param(0.99, ge=0, le=1)
+    gae_lambda: float = param(0.95, ge=0, le=1)
+    n_steps: int = param(2048, gt=0)  # rollout length per env
+    n_epochs: int = param(10, gt=0)
+    batch_size: int = param(64, gt=0)  # minibatch size (rows of n_steps * num_envs)
+    ent_coef: float = param(0.0, ge=0)
+    vf_coef: float = param(0.5, ge=0)
+    max_grad_norm: float | None = param(0.5, gt=0)
+    normalize_advantage: bool = True
+    optimizer: str = param("adam", choices=("adam", "rmsprop"))
+    net_arch: list[int] = field(default_factory=lambda: [64, 64], metadata={"gt": 0})
+    activation: str = param("tanh", choices=ACTIVATIONS)
+    shared_network: bool = False  # one trunk for actor and critic, or two separate MLPs
+    ortho_init: bool = True
+    log_std_init: float = 0.0  # Box actions: state-independent log standard deviation
+    action_bounds: str = param("clip", choices=("clip", "tanh"))  # how Box bounds are kept
+    normalize_obs: bool = False  # running mean/std, frozen for evaluation, saved with the agent
+    normalize_reward: bool = False  # scaled by the std of the discounted return
+
+
+_ON_POLICY: dict[str, Any] = {
+    "actions": {"discrete", "box"},
+    "observations": {"box", "discrete", "image"},
+    "explorations": ("policy",),
+    "default_exploration": {},
+}
+
+
+@register_agent("ppo", impl="rlrun.agents.onpolicy.ppo:PPO", **_ON_POLICY)
+@dataclass
+class PPOConfig(OnPolicyConfig):
+    # Defaults are Stable-Baselines3's PPO.
+    clip_range: float = param(0.2, gt=0)
+    clip_range_schedule: str = param("constant", choices=("constant", "linear"))
+    clip_range_vf: float | None = param(None, gt=0)  # null: the value loss is not clipped
+    target_kl: float | None = param(None, gt=0)  # stop the epochs early past 1.5 x this
+
+
+@register_agent("a2c", impl="rlrun.agents.onpolicy.a2c:A2C", **_ON_POLICY)
+@dataclass
+class A2CConfig(OnPolicyConfig):
+    # Defaults are Stable-Baselines3's A2C: one gradient step per 5-step rollout, RMSprop.
+    learning_rate: float = param(7e-4, gt=0)
+    gae_lambda: float = param(1.0, ge=0, le=1)
+    n_steps: int = param(5, gt=0)
+    n_epochs: int = param(1, gt=0)
+    batch_size: int | None = param(None, gt=0)  # null: the whole rollout, one gradient step
+    normalize_advantage: bool = False
+    optimizer: str = param("rmsprop", choices=("adam", "rmsprop"))
+
+
+@register_agent("reinforce", impl="rlrun.agents.onpolicy.reinforce:Reinforce", **_ON_POLICY)
+@dataclass
+class ReinforceConfig(OnPolicyConfig):
+    """Monte-Carlo policy gradient. With `baseline`, a learned V(s) is subtracted from the
+    return and bootstraps the unfinished episode at the end of a rollout; without it, the steps of
+    an unfinished episode are left out of the update."""
+
+    learning_rate: float = param(1e-3, gt=0)
+    gae_lambda: float = param(1.0, ge=1, le=1)  # Monte-Carlo returns
+    n_steps: int = param(1024, gt=0)
+    n_epochs: int = param(1, gt=0)
+    batch_size: int | None = param(None, gt=0)
+    baseline: bool = True

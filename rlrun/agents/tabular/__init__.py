@@ -1,0 +1,1 @@
+"""Tabular learners in numpy: a Q table indexed by Discrete observations."""

@@ -1,0 +1,1 @@
+"""Value-based deep RL: DQN and its improvements."""

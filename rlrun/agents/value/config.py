@@ -1,0 +1,42 @@
+"""DQN's config (torch-free: read on the config-error path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rlrun.config.fields import ACTIVATIONS, param
+from rlrun.config.registry import AgentConfig, register_agent
+
+
+@register_agent(
+    "dqn",
+    impl="rlrun.agents.value.dqn:DQN",
+    actions={"discrete"},
+    observations={"box", "discrete", "image"},
+    explorations=("epsilon_greedy", "boltzmann"),
+    # Stable-Baselines3's DQN defaults.
+    default_exploration={"schedule": "linear", "start": 1.0, "end": 0.05, "fraction": 0.1},
+)
+@dataclass
+class DQNConfig(AgentConfig):
+    # Defaults are Stable-Baselines3's, so a bare `agent=dqn` behaves as SB3 users expect.
+    learning_rate: float = param(1e-4, gt=0)
+    gamma: float = param(0.99, ge=0, le=1)
+    batch_size: int = param(32, gt=0)
+    buffer_size: int = param(1_000_000, gt=0)
+    learning_starts: int = param(100, ge=0)
+    train_freq: int = param(4, gt=0)  # env steps between training bursts
+    gradient_steps: int = param(1, gt=0)  # gradient steps per burst
+    target_update_interval: int = param(10_000, gt=0)  # env steps between target updates
+    tau: float = param(1.0, gt=0, le=1)  # 1 = hard copy, < 1 = Polyak averaging
+    double_q: bool = False
+    loss: str = param("huber", choices=("huber", "mse"))
+    max_grad_norm: float | None = param(10.0, gt=0)  # null disables clipping
+    net_arch: list[int] = field(default_factory=lambda: [64, 64], metadata={"gt": 0})
+    activation: str = param("relu", choices=ACTIVATIONS)
+    # Rainbow-style improvements, each a switch (Hessel et al. 2018):
+    dueling: bool = False  # separate V and A heads (Wang et al. 2016)
+    n_step: int = param(1, gt=0)  # n-step returns, cut short at episode ends
+    prioritized_replay: bool = False  # proportional PER (Schaul et al. 2016)
+    prioritized_alpha: float = param(0.6, ge=0)  # how much priorities count (0: uniform)
+    prioritized_beta: float = param(0.4, ge=0, le=1)  # IS-weight exponent, annealed to 1

@@ -1,0 +1,139 @@
+"""The kinds of component a run is built from, and the registries that find them by name.
+
+Each component is a torch-free config dataclass registered with the "module:Class" of its
+implementation (imported only when training starts) and its capability flags, so an incompatible
+choice fails with a one-line error before anything heavy is imported. A family's configs register
+themselves beside its code: `rlrun/agents/<family>/config.py`, `rlrun/exploration/config.py`,
+`rlrun/networks/config.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from rlrun.errors import ConfigError
+
+C = TypeVar("C", bound=type)
+
+
+class Registry(dict[str, type]):
+    """Component configs by the name users type (`agent=dqn`); `register` sets the class's flags."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def register(self, name: str, **flags: Any) -> Callable[[C], C]:
+        def wrap(cls: C) -> C:
+            for flag, value in flags.items():
+                setattr(cls, flag, value)
+            self[name] = cls
+            return cls
+
+        return wrap
+
+    def lookup(self, name: Any, key: str) -> type:
+        if name not in self:
+            raise ConfigError(
+                key, f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self))}"
+            )
+        return self[name]
+
+    def name_of(self, cls: type) -> str:
+        return next(name for name, c in self.items() if c is cls)
+
+
+def load_impl(impl: str) -> Any:
+    """The class or function an "module:Name" string names (components are imported late)."""
+    module, name = impl.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# --- agents -------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentConfig:
+    """Base of every agent's config. `register_agent` sets the capability flags."""
+
+    name: str = ""
+    impl: ClassVar[str]  # "module:Class" of the implementation
+    action_spaces: ClassVar[frozenset[str]]  # space kinds (rlrun.envs.spaces.space_kind)
+    observation_spaces: ClassVar[frozenset[str]]
+    explorations: ClassVar[tuple[str, ...]]  # allowed strategies; the first is `auto`'s choice
+    default_exploration: ClassVar[dict[str, Any]]
+    runner: ClassVar[str]  # the loop that drives it (RUNNERS)
+    uses_encoder: ClassVar[bool]  # whether `encoder=` means anything to it (networks do)
+
+
+AGENTS = Registry("agent")
+
+
+def register_agent(
+    name: str,
+    *,
+    impl: str,
+    actions: set[str],
+    observations: set[str],
+    explorations: tuple[str, ...],
+    default_exploration: dict[str, Any],
+    runner: str = "online",
+    uses_encoder: bool = True,
+) -> Callable[[C], C]:
+    return AGENTS.register(
+        name,
+        impl=impl,
+        action_spaces=frozenset(actions),
+        observation_spaces=frozenset(observations),
+        explorations=explorations,
+        default_exploration={"name": explorations[0], **default_exploration},
+        runner=runner,
+        uses_encoder=uses_encoder,
+    )
+
+
+# --- exploration, reward bonuses, encoders ------------------------------------------------------
+
+
+@dataclass
+class ExplorationConfig:
+    """How an agent explores while training (rlrun/exploration/)."""
+
+    name: str = ""
+    impl: ClassVar[str]
+
+
+EXPLORATIONS = Registry("exploration")
+
+
+@dataclass
+class BonusConfig:
+    """An intrinsic reward added to the env's reward for learning (never to the logged return)."""
+
+    name: str = ""
+    impl: ClassVar[str]
+    observation_spaces: ClassVar[frozenset[str]]
+
+
+BONUSES = Registry("bonus")
+
+
+@dataclass
+class EncoderConfig:
+    """What turns observations into the features an agent's networks take (rlrun/networks/)."""
+
+    name: str = "auto"
+    impl: ClassVar[str]
+    observation_spaces: ClassVar[frozenset[str]]
+
+
+ENCODERS = Registry("encoder")
+
+# --- runners ------------------------------------------------------------------------------------
+
+# The loops that drive agents, by an agent's `runner` flag: the online single-agent loop today; a
+# multi-agent loop and an offline loop (learning from demonstrations) sit beside it.
+RUNNERS: dict[str, str] = {"online": "rlrun.runners.online:OnlineRunner"}

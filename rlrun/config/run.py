@@ -1,0 +1,93 @@
+"""The schema of a whole run: the env, evaluation, checkpoints, videos, logging, and the
+components (agent, exploration, bonus, encoder) chosen from the registries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from rlrun.config.fields import param
+from rlrun.config.registry import AgentConfig, BonusConfig, EncoderConfig, ExplorationConfig
+
+SUCCESS_RULES = ("terminated", "positive_reward", "is_success")
+VECTORIZATIONS = ("sync", "async")
+
+
+@dataclass
+class EnvConfig:
+    name: str = "custom"
+    id: str = MISSING
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    num_envs: int = param(1, gt=0)
+    max_episode_steps: int | None = param(None, gt=0)  # overrides the registered time limit
+    # Gymnasium wrappers applied to each sub-env, in order: {_target_: module.Class, **kwargs}.
+    # Episode statistics are recorded beneath them, on the env's own reward.
+    wrappers: list[dict[str, Any]] = field(default_factory=list)
+    # sync: all sub-envs in this process; async: one process each (for envs slow to step)
+    vectorization: str = param("sync", choices=VECTORIZATIONS)
+    # How an episode counts as a success for eval/success_rate: terminated (reached the goal),
+    # positive_reward (last reward > 0, e.g. FrozenLake), is_success (info key); null: none.
+    success: str | None = param(None, choices=(*SUCCESS_RULES, None))
+
+
+@dataclass
+class EvalConfig:
+    every_steps: int = param(10_000, gt=0)
+    episodes: int = param(10, gt=0)
+    num_envs: int = param(8, gt=0)  # eval episodes run this many at a time
+    seed: int | None = None  # default: the run's seed + 10_000, apart from training envs
+
+
+@dataclass
+class CheckpointConfig:
+    # checkpoints/step_<N>.pt every this many env steps, and last.pt at the end; null: end only
+    every_steps: int | None = param(10_000, gt=0)
+    keep: int = param(3, ge=1)  # how many step_<N>.pt files to keep (last.pt is one of them)
+    save_replay_buffer: bool = False  # with it, a resumed run is bit-identical to a straight one
+    best: bool = True  # best.pt: the agent at its best evaluation (the final one included)
+
+
+VIDEO_FORMATS = ("gif", "mp4")
+
+
+@dataclass
+class VideoConfig:
+    every_steps: int | None = param(None, gt=0)  # record an eval episode this often
+    format: str = param("gif", choices=VIDEO_FORMATS)  # mp4 needs `pip install rlrun[video]`
+    fps: int = param(30, gt=0)
+    max_frames: int = param(1_000, gt=0)
+
+
+@dataclass
+class LoggerConfig:
+    log_every_steps: int = param(1_000, gt=0)  # losses and charts are averaged over this window
+    progress: bool = True  # console progress bar
+
+
+@dataclass
+class RunConfig:
+    agent: AgentConfig
+    env: EnvConfig
+    exploration: ExplorationConfig
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    bonus: BonusConfig | None = None  # an intrinsic reward for learning; null: none
+    seed: int = param(0, ge=0)
+    device: str = "auto"
+    total_timesteps: int = param(100_000, gt=0)
+    torch_threads: int = param(1, gt=0)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    resume: str | None = None  # a run directory to continue from its last checkpoint
+
+    @property
+    def eval_seed(self) -> int:
+        """Evaluation envs (and videos) are seeded apart from the training envs."""
+        return self.eval.seed if self.eval.seed is not None else self.seed + 10_000
+
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")

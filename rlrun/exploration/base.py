@@ -1,0 +1,31 @@
+"""What every exploration strategy shares: a scheduled value, and a look at every transition.
+
+Strategies hold no RNG of their own: the agent passes its generator, so one seed drives
+everything. They see the observations they act on and every transition (`observe`), so a strategy
+that counts visits (UCB) or keeps a per-episode state (OU noise) needs nothing from the agent.
+"""
+
+from __future__ import annotations
+
+from rlrun.config.registry import EXPLORATIONS, ExplorationConfig, load_impl
+from rlrun.exploration.config import ScheduledConfig
+from rlrun.exploration.schedules import Schedule
+from rlrun.transition import Spaces, Transition
+
+
+class Exploration:
+    tag = "value"  # charts/<tag> in TensorBoard
+
+    def __init__(self, cfg: ScheduledConfig, spaces: Spaces) -> None:
+        self.schedule = Schedule(cfg, spaces.total_timesteps)
+        self.value = self.schedule(0)
+
+    def observe(self, t: Transition, step: int) -> None:
+        """After every vector step; `step` is the global env-step count so far."""
+        self.value = self.schedule(step)
+
+
+def make_exploration(cfg: ExplorationConfig, spaces: Spaces) -> Exploration:
+    """The registered strategy `cfg` names, built for `spaces`."""
+    cls = load_impl(EXPLORATIONS[cfg.name].impl)
+    return cls(cfg, spaces)  # type: ignore[no-any-return]

@@ -1,0 +1,36 @@
+"""Layers shared by every network: MLP trunks and their initialisation."""
+
+from __future__ import annotations
+
+from torch import nn
+
+ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def trunk(in_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
+    """Hidden layers of the given widths, each followed by `activation`."""
+    layers: list[nn.Module] = []
+    for width in net_arch:
+        layers += [nn.Linear(in_dim, width), ACTIVATION_MODULES[activation]()]
+        in_dim = width
+    return nn.Sequential(*layers)
+
+
+def mlp(in_dim: int, out_dim: int, net_arch: list[int], activation: str) -> nn.Sequential:
+    """`trunk`, then a linear output layer with no activation."""
+    width = net_arch[-1] if net_arch else in_dim
+    return nn.Sequential(*trunk(in_dim, net_arch, activation), nn.Linear(width, out_dim))
+
+
+def orthogonal_init(module: nn.Module, gain: float) -> None:
+    """Orthogonal weights with `gain` and zero biases for every linear layer in `module`."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.orthogonal_(layer.weight, gain)
+            nn.init.zeros_(layer.bias)

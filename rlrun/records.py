@@ -1,0 +1,95 @@
+"""Run records: how a job ended, and the files that say so, written atomically.
+
+A leaf: nothing in rlrun is imported here, so the report, the sweep callbacks, the search and the
+experiment read and write `summary.json` one way, without pulling in torch or each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+# summary.json statuses of a job that ran to its end ("stopped": ended early by a search's pruner);
+# anything else ("failed", "interrupted") is a job a sweep reports as failed.
+FINISHED = ("completed", "stopped")
+
+SUMMARY = "summary.json"
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """A file to write `path` through: a temporary file beside it, synced and renamed over `path`
+    when the block ends without an error. A crash at any moment leaves the old file or the new
+    one, never half of one, so a reader (a sweep report, a resume) never sees a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_file(path) as f:
+        f.write(text)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically, indented; non-finite floats become null (JSON has no NaN)."""
+    write_text(path, json.dumps(_finite(data), indent=2) + "\n")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`; OSError or ValueError if it is missing or damaged."""
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name} holds {type(data).__name__}, not an object")
+    return data
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    write_json(run_dir / SUMMARY, summary)
+
+
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The run's summary.json; None if it has none; a failed record if it cannot be read."""
+    path = run_dir / SUMMARY
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as e:
+        return {"status": "failed", "error": f"unreadable {SUMMARY}: {e}"}
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"agent": {"gamma": 0.9}} -> {"agent.gamma": 0.9}; lists become strings, None "null"."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, (bool, int, float, str)):
+            out[name] = value
+        else:
+            out[name] = "null" if value is None else str(value)
+    return out
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x

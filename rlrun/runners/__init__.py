@@ -1,0 +1,1 @@
+"""Training loops ("runners"), chosen by an agent's registered `runner` capability."""

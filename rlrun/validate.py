@@ -1,0 +1,132 @@
+"""Validation of the composed config: each component's values against its registered schema,
+every problem one line naming the full key. Torch-free: it runs on the error path."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+import rlrun.agents
+import rlrun.exploration.config
+import rlrun.networks.config
+from rlrun.config.fields import build, suggest
+from rlrun.config.registry import (
+    AGENTS,
+    BONUSES,
+    ENCODERS,
+    EXPLORATIONS,
+    AgentConfig,
+    ExplorationConfig,
+)
+from rlrun.config.run import (
+    DEVICE_PATTERN,
+    CheckpointConfig,
+    EnvConfig,
+    EvalConfig,
+    LoggerConfig,
+    RunConfig,
+    VideoConfig,
+)
+from rlrun.errors import ConfigError
+
+# Config groups validated by their own registered schema (the rest of RunConfig by its own).
+COMPONENTS = ("agent", "env", "exploration", "encoder", "bonus")
+
+
+def resolve_exploration(agent: type[AgentConfig], values: dict[str, Any]) -> ExplorationConfig:
+    """Build the exploration schema for `agent`; `auto` becomes the agent's own default."""
+    if values.get("name") == "auto":
+        auto = build(rlrun.exploration.config.AutoExplorationConfig, values, "exploration")
+        overrides = {k: v for k, v in dataclasses.asdict(auto).items() if v is not None}
+        values = {
+            **agent.default_exploration,
+            **overrides,
+            "name": agent.default_exploration["name"],
+        }
+    # null means "not set": a preset may rename the `auto` node (exploration.name: ou) and keep
+    # only the fields it sets.
+    values = {k: v for k, v in values.items() if v is not None}
+    name = values.get("name")
+    schema = EXPLORATIONS.lookup(name, "exploration.name")
+    if name not in agent.explorations:
+        raise ConfigError(
+            "exploration",
+            f"agent '{AGENTS.name_of(agent)}' cannot use exploration={name}; "
+            f"choose one of: auto, {', '.join(agent.explorations)}",
+        )
+    return build(schema, values, "exploration")  # type: ignore[no-any-return]
+
+
+def unknown_key_message(key: str) -> str:
+    """The one-line error for an override of a key that no config has, with a likely fix."""
+    group, _, leaf = key.rpartition(".")
+    if group.startswith("env.kwargs"):
+        return f"{key}: not an argument this env config sets; pass it with +{key}=<value>"
+    schemas: list[type] = {
+        "": [RunConfig],
+        "agent": list(AGENTS.values()),
+        "env": [EnvConfig],
+        "exploration": list(EXPLORATIONS.values()),
+        "encoder": list(ENCODERS.values()),
+        "bonus": list(BONUSES.values()),
+        "eval": [EvalConfig],
+        "logger": [LoggerConfig],
+        "checkpoint": [CheckpointConfig],
+        "video": [VideoConfig],
+    }.get(group, [])
+    known = sorted({f.name for schema in schemas for f in dataclasses.fields(schema)})
+    return f"{key}: unknown key{suggest(leaf, known, group) if known else ''}"
+
+
+def validate(cfg: DictConfig | dict) -> RunConfig:
+    """Check the composed config against the schemas; return it as typed dataclasses."""
+    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    values: dict[str, Any] = dict(container)  # type: ignore[arg-type]
+    values.pop("hydra", None)
+    for group in ("agent", "env", "exploration"):
+        if not isinstance(values.get(group), dict):
+            raise ConfigError(group, f"missing config group; pass {group}=<name>")
+    agent_schema = AGENTS.lookup(values["agent"].get("name"), "agent.name")
+    agent = build(agent_schema, values.pop("agent"), "agent")
+    env = build(EnvConfig, values.pop("env"), "env")
+    check_wrappers(env)
+    exploration = resolve_exploration(agent_schema, values.pop("exploration"))
+    encoder = component(ENCODERS, values.pop("encoder", None) or {"name": "auto"}, "encoder")
+    if not agent_schema.uses_encoder and encoder.name != "auto":
+        raise ConfigError(
+            "encoder",
+            f"agent '{agent.name}' takes its observations as they are; drop encoder={encoder.name}",
+        )
+    bonus_values = values.pop("bonus", None)
+    bonus = None if bonus_values is None else component(BONUSES, bonus_values, "bonus")
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(key, f"unknown key{suggest(key, sorted(known))}")
+    rest = build(RunConfig, {**values, "agent": {}, "env": {"id": env.id}, "exploration": {}}, "")
+    run: RunConfig = dataclasses.replace(
+        rest, agent=agent, env=env, exploration=exploration, encoder=encoder, bonus=bonus
+    )
+    if not DEVICE_PATTERN.match(run.device):
+        raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    return run
+
+
+def component(registry: Any, values: Any, key: str) -> Any:
+    """A registered component's config (encoder, bonus) from its group's values."""
+    if not isinstance(values, dict):
+        raise ConfigError(key, f"expected a mapping, got {values!r}")
+    return build(registry.lookup(values.get("name"), f"{key}.name"), values, key)
+
+
+def check_wrappers(env: EnvConfig) -> None:
+    for i, wrapper in enumerate(env.wrappers):
+        target = wrapper.get("_target_") if isinstance(wrapper, dict) else None
+        if not isinstance(target, str) or not target:
+            raise ConfigError(
+                f"env.wrappers[{i}]",
+                "give each wrapper as {_target_: module.Class, <its kwargs>}, "
+                "e.g. {_target_: gymnasium.wrappers.ClipReward, min_reward: -1, max_reward: 1}",
+            )

@@ -33,9 +33,9 @@ class ReplayBuffer:
     ) -> None:
         self.capacity = capacity
         self.device = device
-        self.obs = np.zeros((capacity, *obs_space.shape), dtype=obs_space.dtype)
+        self.obs = np.zeros((capacity, *(obs_space.shape or ())), dtype=obs_space.dtype)
         self.next_obs = np.zeros_like(self.obs)
-        self.actions = np.zeros((capacity, *action_space.shape), dtype=action_space.dtype)
+        self.actions = np.zeros((capacity, *(action_space.shape or ())), dtype=action_space.dtype)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
         self.discounts = np.zeros(capacity, dtype=np.float32)

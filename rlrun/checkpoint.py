@@ -171,8 +171,8 @@ def restore(current: Any, saved: Any) -> Any:
     if "__path__" in saved:
         return Path(saved["__path__"])
     if "__set__" in saved:
-        items = (restore(None, x) for x in saved["__set__"])
-        return frozenset(items) if saved["frozen"] else set(items)
+        members = [restore(None, x) for x in saved["__set__"]]
+        return frozenset(members) if saved["frozen"] else set(members)
     if "__torch_dtype__" in saved:
         return getattr(torch, saved["__torch_dtype__"])
     # a network, optimizer or generator is built from the config, never unpickled
@@ -202,9 +202,9 @@ def restore(current: Any, saved: Any) -> Any:
             return type(current)(*values) if hasattr(current, "_fields") else tuple(values)
         return tuple(restore(None, x) for x in items)
     if "__map__" in saved:
-        items = {restore(None, k): v for k, v in saved["__map__"]}
+        entries = {restore(None, k): v for k, v in saved["__map__"]}
         old = current if isinstance(current, dict) else {}
-        new = {k: restore(old.get(k), v) for k, v in items.items()}
+        new = {k: restore(old.get(k), v) for k, v in entries.items()}
         if isinstance(current, dict):
             current.clear()
             current.update(new)
@@ -221,7 +221,7 @@ def _restore_object(current: Any, saved: dict[str, Any]) -> Any:
         # Only rlrun's own classes are ever created from a checkpoint (e.g. a pending Transition).
         if module.split(".")[0] != "rlrun":
             raise CheckpointError(f"cannot recreate a {qualname} from a checkpoint")
-        cls = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+        cls: Any = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
         current = cls.__new__(cls)
     elif type(current).__qualname__ != qualname:
         raise CheckpointError(

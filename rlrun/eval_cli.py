@@ -10,9 +10,9 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-from rlrun.config.run import VIDEO_FORMATS
+from rlrun.config.run import VIDEO_FORMATS, RunConfig
 from rlrun.errors import RlrunError
 from rlrun.validate import validate
 
@@ -70,14 +70,17 @@ def checkpoint_path(run_dir: Path, which: str) -> Path:
     return Path(which)
 
 
-def run_config(run_dir: Path):
+def run_config(run_dir: Path) -> RunConfig:
     """The run's own config, as it was last run (a resumed run's is under .hydra/resume/)."""
     for path in (
         run_dir / ".hydra" / "resume" / "config.yaml",
         run_dir / ".hydra" / "config.yaml",
     ):
         if path.exists():
-            return validate(OmegaConf.load(path))
+            cfg = OmegaConf.load(path)
+            if not isinstance(cfg, DictConfig):
+                break
+            return validate(cfg)
     raise RlrunError(f"{run_dir}: not an rlrun run directory (no .hydra/config.yaml)")
 
 

@@ -65,6 +65,7 @@ def run(
         status = "stopped" if result.stopped_early else "completed"
         summary.update(status=status, **result.to_dict())
         ev = result.final_eval
+        assert ev is not None  # the final evaluation always runs
         summary["objective"] = ev.mean_return
         print_summary(rc, result.to_dict(), run_dir)
         return ev.mean_return

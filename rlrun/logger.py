@@ -34,6 +34,11 @@ class TensorBoardLogger:
             self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=self.purge_step)
         return self._writer
 
+    def _file_writer(self) -> Any:
+        writer = self.writer.file_writer
+        assert writer is not None  # created with the SummaryWriter, None only once closed
+        return writer
+
     def scalar(self, tag: str, value: float, step: int) -> None:
         self.writer.add_scalar(tag, value, step)
 
@@ -45,7 +50,7 @@ class TensorBoardLogger:
         height, width = iio.improps(data, extension=".gif", index=0).shape[:2]
         image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=data)
         summary = Summary(value=[Summary.Value(tag=tag, image=image)])
-        self.writer.file_writer.add_summary(summary, step)
+        self._file_writer().add_summary(summary, step)
 
     def text(self, tag: str, text: str) -> None:
         self.writer.add_text(tag, text)
@@ -62,7 +67,7 @@ class TensorBoardLogger:
         scalar tag, each job showing its last value (eval/mean_return, eval/success_rate, ...).
         """
         _, session_start, _ = hparams(params, {})
-        self.writer.file_writer.add_summary(session_start)
+        self._file_writer().add_summary(session_start)
 
     def hparams_end(self, status: str) -> None:
         _, _, session_end = hparams({}, {})
@@ -71,7 +76,7 @@ class TensorBoardLogger:
             from tensorboard.plugins.hparams import api_pb2
 
             session_end.value[0].metadata.plugin_data.content = _end_info(api_pb2.STATUS_FAILURE)
-        self.writer.file_writer.add_summary(session_end)
+        self._file_writer().add_summary(session_end)
 
     def close(self) -> None:
         if self._writer is not None:

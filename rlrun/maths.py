@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TypeVar
+
 import numpy as np
 import torch
 
+# The rollout maths runs on numpy arrays (tabular, GAE) and torch tensors (replay) alike.
+Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
-def td_target(reward, next_value, terminated, gamma: float):
+
+def td_target(
+    reward: Array, next_value: Array, terminated: Array | float, gamma: Array | float
+) -> Array:
     """One-step TD target r + gamma * V(s') * (1 - terminated).
 
     Only termination stops bootstrapping: at a time-limit truncation, `next_value` is the value of
@@ -15,7 +23,9 @@ def td_target(reward, next_value, terminated, gamma: float):
     return reward + gamma * next_value * (1.0 - terminated)
 
 
-def polyak_update(params, target_params, tau: float) -> None:
+def polyak_update(
+    params: Iterable[torch.Tensor], target_params: Iterable[torch.Tensor], tau: float
+) -> None:
     """target <- tau * online + (1 - tau) * target, in place; tau = 1 is a hard copy."""
     with torch.no_grad():
         if tau == 1.0:
@@ -63,14 +73,18 @@ def discounted_returns(
     return compute_gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)[0]
 
 
-def clipped_surrogate_loss(log_ratio, advantages, clip: float):
+def clipped_surrogate_loss(
+    log_ratio: torch.Tensor, advantages: torch.Tensor, clip: float
+) -> torch.Tensor:
     """PPO's per-row policy loss, max(-A r, -A clip(r, 1 - c, 1 + c)) with r = pi / pi_old:
     no incentive to move the ratio beyond [1 - c, 1 + c] in the advantage's direction."""
     ratio = log_ratio.exp()
     return torch.max(-advantages * ratio, -advantages * torch.clamp(ratio, 1 - clip, 1 + clip))
 
 
-def clipped_value_loss(values, old_values, returns, clip: float):
+def clipped_value_loss(
+    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, clip: float
+) -> torch.Tensor:
     """Per-row value loss with the prediction kept within `clip` of the rollout's value:
     max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2), as CleanRL and OpenAI Baselines."""
     clipped = old_values + torch.clamp(values - old_values, -clip, clip)

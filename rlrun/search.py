@@ -23,13 +23,16 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep, RangeSweep
 from hydra.core.utils import JobStatus, configure_log, run_job, setup_globals
 from hydra.errors import OverrideParseException
 from hydra.plugins.sweeper import Sweeper
@@ -38,6 +41,16 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from rlrun.errors import ConfigError, RlrunError
 from rlrun.records import read_summary, write_summary
+
+if TYPE_CHECKING:  # optuna is imported only when a search runs (see above)
+    from optuna.distributions import BaseDistribution
+    from optuna.pruners import BasePruner
+    from optuna.samplers import BaseSampler
+    from optuna.storages import BaseStorage
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial, Trial, TrialState
+
+    from rlrun.runners.base import EvalResult
 
 log = logging.getLogger("rlrun.search")
 
@@ -73,7 +86,7 @@ ConfigStore.instance().store(
 )
 
 
-def import_optuna():
+def import_optuna() -> ModuleType:
     try:
         import optuna
     except ImportError:
@@ -104,7 +117,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def distribution(key: str, spec: str):
+def distribution(key: str, spec: str) -> BaseDistribution:
     """The Optuna distribution for `key=<spec>` written in Hydra's sweep syntax."""
     optuna = import_optuna()
     d = optuna.distributions
@@ -119,7 +132,7 @@ def distribution(key: str, spec: str):
         )
     value = override.value()
     if override.is_choice_sweep() or (
-        override.is_range_sweep()
+        isinstance(value, RangeSweep)
         and not all(isinstance(x, int) for x in (value.start, value.stop, value.step))
     ):
         choices = [plain(x) for x in override.sweep_iterator()]
@@ -127,11 +140,15 @@ def distribution(key: str, spec: str):
         return d.CategoricalDistribution(
             [x if isinstance(x, (bool, int, float, str)) else encode(x) for x in choices]
         )
-    if override.is_range_sweep():
-        if value.step <= 0 or value.stop <= value.start:
+    if isinstance(value, RangeSweep):
+        start, stop, step = value.start, value.stop, value.step
+        # a range of anything but ints went to the categorical branch above
+        assert isinstance(start, int) and isinstance(stop, int) and isinstance(step, int)
+        if step <= 0 or stop <= start:
             raise ConfigError(f"{KEY}.params.{key}", f"empty range {spec!r}")
-        last = value.start + (value.stop - 1 - value.start) // value.step * value.step
-        return d.IntDistribution(value.start, last, step=value.step)
+        last = start + (stop - 1 - start) // step * step
+        return d.IntDistribution(start, last, step=step)
+    assert isinstance(value, IntervalSweep)  # the only sweep left after choice and range
     low, high = value.start, value.end
     if low is None or high is None or not low < high:
         raise ConfigError(
@@ -161,7 +178,7 @@ class PrunedSweeper(Sweeper):
         self.settings = SearchConf(**{k: plain(v) for k, v in settings.items()})
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
-        self.on_eval = None
+        self.on_eval: Callable[[int, EvalResult], bool] | None = None
 
     def setup(
         self,
@@ -254,7 +271,14 @@ class PrunedSweeper(Sweeper):
         return best
 
     def run_trial(
-        self, optuna, study, trial, fixed, seeds, stride, sweep_dir
+        self,
+        optuna: ModuleType,
+        study: Study,
+        trial: Trial,
+        fixed: list[str],
+        seeds: list[int],
+        stride: int,
+        sweep_dir: Path,
     ) -> BaseException | None:
         """Train the trial's seeds one after another; tell Optuna how it ended."""
         s = self.settings
@@ -270,7 +294,13 @@ class PrunedSweeper(Sweeper):
             evals: list[float] = []
             pruned_at: list[int] = []
 
-            def on_eval(step: int, result, i=i, evals=evals, pruned_at=pruned_at) -> bool:
+            def on_eval(
+                step: int,
+                result: EvalResult,
+                i: int = i,
+                evals: list[float] = evals,
+                pruned_at: list[int] = pruned_at,
+            ) -> bool:
                 evals.append(result.mean_return)
                 j = len(evals) - 1
                 if j < s.n_warmup_evals:
@@ -305,6 +335,7 @@ class PrunedSweeper(Sweeper):
             finally:
                 self.on_eval = None
                 configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+            assert ret.hydra_cfg is not None  # run_job sets it before it runs the task
             run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)
             run_dirs.append(str(run_dir))
             summary = read_summary(run_dir) or {}
@@ -383,18 +414,20 @@ def split_arguments(arguments: list[str]) -> tuple[list[str], dict[str, str]]:
     fixed: list[str] = []
     space: dict[str, str] = {}
     for o in OverridesParser.create().parse_overrides(arguments):
+        line = o.input_line
+        assert line is not None  # the parser records the text of every override it parses
         if o.key_or_group == "hparams_search":
-            fixed.append(o.input_line)  # keeps the option in each job's recorded overrides
+            fixed.append(line)  # keeps the option in each job's recorded overrides
         elif o.is_sweep_override():
             if o.key_or_group in ("agent", "env") or o.is_delete():
-                raise ConfigError(o.key_or_group, f"a pruned search cannot sweep {o.input_line!r}")
-            space[o.key_or_group] = o.input_line.split("=", 1)[1]
+                raise ConfigError(o.key_or_group, f"a pruned search cannot sweep {line!r}")
+            space[o.key_or_group] = line.split("=", 1)[1]
         elif o.key_or_group != "seed":
-            fixed.append(o.input_line)
+            fixed.append(line)
     return fixed, space
 
 
-def make_storage(optuna, text: str):
+def make_storage(optuna: ModuleType, text: str) -> str | BaseStorage:
     if "://" in text:  # an RDB URL, e.g. sqlite:///search.db
         return text
     path = Path(text)
@@ -405,20 +438,20 @@ def make_storage(optuna, text: str):
     )
 
 
-def make_sampler(optuna, s: SearchConf):
+def make_sampler(optuna: ModuleType, s: SearchConf) -> BaseSampler:
     if s.sampler == "random":
         return optuna.samplers.RandomSampler(seed=s.sampler_seed)
     return optuna.samplers.TPESampler(seed=s.sampler_seed, n_startup_trials=s.n_startup_trials)
 
 
-def make_pruner(optuna, s: SearchConf):
+def make_pruner(optuna: ModuleType, s: SearchConf) -> BasePruner:
     if s.pruner == "none":
         return optuna.pruners.NopPruner()
     # our own warm-up (n_warmup_evals) counts evaluations of each seed; the pruner's counts steps
     return optuna.pruners.MedianPruner(n_startup_trials=s.n_startup_trials, n_warmup_steps=0)
 
 
-def check_same_study(study, identity: dict, name: str, storage: str) -> None:
+def check_same_study(study: Study, identity: dict[str, Any], name: str, storage: str) -> None:
     """A resumed study must go on with the same space, seeds and budget, or its values mix."""
     stored = study.user_attrs.get("rlrun")
     if stored is None:
@@ -440,7 +473,7 @@ def check_same_study(study, identity: dict, name: str, storage: str) -> None:
             )
 
 
-def finished(optuna, study) -> list:
+def finished(optuna: ModuleType, study: Study) -> list[FrozenTrial]:
     """Trials that count towards n_trials: all ended ones except those interrupted by the user."""
     states = optuna.trial.TrialState
     return [
@@ -451,7 +484,7 @@ def finished(optuna, study) -> list:
     ]
 
 
-def requeue_interrupted(optuna, study) -> None:
+def requeue_interrupted(optuna: ModuleType, study: Study) -> None:
     """A trial left running by a killed process fails now, and its values run again."""
     states = optuna.trial.TrialState
     for t in study.get_trials(deepcopy=False, states=(states.RUNNING,)):
@@ -461,14 +494,30 @@ def requeue_interrupted(optuna, study) -> None:
         log.info("trial %d was interrupted; its values run again", t.number)
 
 
-def finish(trial, study, state, env_steps, run_dirs, t0, value=None) -> None:
+def finish(
+    trial: Trial,
+    study: Study,
+    state: TrialState,
+    env_steps: int,
+    run_dirs: list[str],
+    t0: float,
+    value: float | None = None,
+) -> None:
     trial.set_user_attr("env_steps", env_steps)
     trial.set_user_attr("run_dirs", run_dirs)
     trial.set_user_attr("wall_time_s", round(time.perf_counter() - t0, 3))
     study.tell(trial, value, state=state)
 
 
-def mark_summary(run_dir, summary, study_name, number, seed, pruned_at, score=None) -> None:
+def mark_summary(
+    run_dir: Path,
+    summary: dict[str, Any],
+    study_name: str,
+    number: int,
+    seed: int,
+    pruned_at: int | None,
+    score: float | None = None,
+) -> None:
     """Say in the job's summary.json which trial it was and whether the pruner stopped it."""
     summary["search"] = {
         "study": study_name,
@@ -484,7 +533,9 @@ def mark_summary(run_dir, summary, study_name, number, seed, pruned_at, score=No
 # ---------------------------------------------------------------------------- results
 
 
-def write_results(optuna, study, sweep_dir: Path, fixed: list[str], identity: dict) -> float | None:
+def write_results(
+    optuna: ModuleType, study: Study, sweep_dir: Path, fixed: list[str], identity: dict[str, Any]
+) -> float | None:
     """trials.csv and best.yaml in the sweep dir; the best trial's overrides on the console."""
     states = optuna.trial.TrialState
     trials = study.get_trials(deepcopy=False)

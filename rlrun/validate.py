@@ -56,7 +56,8 @@ def resolve_exploration(agent: type[AgentConfig], values: dict[str, Any]) -> Exp
             f"agent '{AGENTS.name_of(agent)}' cannot use exploration={name}; "
             f"choose one of: auto, {', '.join(agent.explorations)}",
         )
-    return build(schema, values, "exploration")  # type: ignore[no-any-return]
+    exploration: ExplorationConfig = build(schema, values, "exploration")
+    return exploration
 
 
 def unknown_key_message(key: str) -> str:
@@ -64,7 +65,7 @@ def unknown_key_message(key: str) -> str:
     group, _, leaf = key.rpartition(".")
     if group.startswith("env.kwargs"):
         return f"{key}: not an argument this env config sets; pass it with +{key}=<value>"
-    schemas: list[type] = {
+    groups: dict[str, list[type]] = {
         "": [RunConfig],
         "agent": list(AGENTS.values()),
         "env": [EnvConfig],
@@ -75,7 +76,8 @@ def unknown_key_message(key: str) -> str:
         "logger": [LoggerConfig],
         "checkpoint": [CheckpointConfig],
         "video": [VideoConfig],
-    }.get(group, [])
+    }
+    schemas = groups.get(group, [])
     known = sorted({f.name for schema in schemas for f in dataclasses.fields(schema)})
     return f"{key}: unknown key{suggest(leaf, known, group) if known else ''}"
 

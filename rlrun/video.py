@@ -56,7 +56,7 @@ def record_episode(
         while not done and len(frames) < max_frames:
             action = agent.act(np.asarray(obs)[None], explore=False)[0]
             obs, _, terminated, truncated, _ = env.step(action)
-            frames.append(env.render())
+            frames.append(np.asarray(env.render()))
             done = terminated or truncated
         total = float(env.get_wrapper_attr("episode_returns"))
     finally:

@@ -75,3 +75,40 @@ class NaNRewardEnv(ConstantRewardEnv):
 
 
 gym.register("NaNReward-v0", entry_point=NaNRewardEnv, max_episode_steps=10)
+
+
+class ObservationKindEnv(gym.Env):
+    """Reward 1 per step for 5 steps, with a Dict observation (`kind="dict"`: a position and a
+    goal id) or an image one (`kind="image"`: 8x8 RGB pixels), for the capability checks."""
+
+    def __init__(self, kind: str = "dict") -> None:
+        self.kind = kind
+        self.action_space = gym.spaces.Discrete(2)
+        if kind == "dict":
+            self.observation_space = gym.spaces.Dict(
+                {
+                    "position": gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+                    "goal": gym.spaces.Discrete(3),
+                }
+            )
+        else:
+            self.observation_space = gym.spaces.Box(0, 255, shape=(8, 8, 3), dtype=np.uint8)
+        self._t = 0
+
+    def _obs(self):
+        if self.kind == "dict":
+            return {"position": np.full(2, self._t / 5, dtype=np.float32), "goal": self._t % 3}
+        return np.full((8, 8, 3), 51 * self._t, dtype=np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self._t += 1
+        return self._obs(), 1.0, self._t >= 5, False, {}
+
+
+gym.register("DictObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "dict"})
+gym.register("ImageObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "image"})

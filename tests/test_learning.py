@@ -70,13 +70,14 @@ def test_sarsa_finds_a_path_to_the_cliffwalking_goal(tmp_path):
 
 @pytest.mark.slow
 def test_dqn_clears_a_cartpole_threshold(tmp_path):
-    # The RL Zoo preset on 30k of its 50k steps: this seed balances 500 steps by then.
+    # The RL Zoo preset at its own 50k-step budget. At 30k, whether this seed already balances
+    # 500 steps depends on the CPU (float rounding differs; seed 0 reached 224.5 on one
+    # machine, over 400 on another): at 50k it does on both.
     trainer = train(
         tmp_path,
         "agent=dqn",
         "env=cartpole",
         "seed=0",
-        "total_timesteps=30000",
         "eval.every_steps=2500",
     )
     assert trainer.result.best_eval_mean_return >= 400

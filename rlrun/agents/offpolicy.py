@@ -69,7 +69,8 @@ class ContinuousOffPolicyAgent(OffPolicyAgent):
 
     def __init__(self, cfg: Any, spaces: Spaces, device: torch.device, seed: int) -> None:
         action = spaces.action
-        self.action_dim = int(np.prod(action.shape))
+        assert isinstance(action, gym.spaces.Box)
+        self.action_dim = gym.spaces.flatdim(action)
         unit = gym.spaces.Box(-1.0, 1.0, action.shape, np.float32)
         super().__init__(cfg, spaces, device, seed, unit)
         self.center = ((action.high + action.low) / 2).astype(np.float32)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rlrun.errors import ConfigError
 
 C = TypeVar("C", bound=type)
+T = TypeVar("T")
 
 
-class Registry(dict[str, type]):
+class Registry(dict[str, type[T]], Generic[T]):
     """Component configs by the name users type (`agent=dqn`); `register` sets the class's flags."""
 
     def __init__(self, kind: str) -> None:
@@ -35,7 +36,7 @@ class Registry(dict[str, type]):
 
         return wrap
 
-    def lookup(self, name: Any, key: str) -> type:
+    def lookup(self, name: Any, key: str) -> type[T]:
         if name not in self:
             raise ConfigError(
                 key, f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self))}"
@@ -69,7 +70,7 @@ class AgentConfig:
     uses_encoder: ClassVar[bool]  # whether `encoder=` means anything to it (networks do)
 
 
-AGENTS = Registry("agent")
+AGENTS: Registry[AgentConfig] = Registry("agent")
 
 
 def register_agent(
@@ -106,7 +107,7 @@ class ExplorationConfig:
     impl: ClassVar[str]
 
 
-EXPLORATIONS = Registry("exploration")
+EXPLORATIONS: Registry[ExplorationConfig] = Registry("exploration")
 
 
 @dataclass
@@ -118,7 +119,7 @@ class BonusConfig:
     observation_spaces: ClassVar[frozenset[str]]
 
 
-BONUSES = Registry("bonus")
+BONUSES: Registry[BonusConfig] = Registry("bonus")
 
 
 @dataclass
@@ -130,7 +131,7 @@ class EncoderConfig:
     observation_spaces: ClassVar[frozenset[str]]
 
 
-ENCODERS = Registry("encoder")
+ENCODERS: Registry[EncoderConfig] = Registry("encoder")
 
 # --- runners ------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ def make_kwargs(cfg: EnvConfig) -> dict[str, Any]:
 
 def wrapper_factories(cfg: EnvConfig) -> list[Callable[[gym.Env], gym.Env]]:
     """`env.wrappers` as functions of the env, each class imported now (a typo fails here)."""
-    out = []
+    out: list[Callable[[gym.Env], gym.Env]] = []
     for i, spec in enumerate(cfg.wrappers):
         kwargs = {k: v for k, v in spec.items() if k != "_target_"}
         out.append(functools.partial(_wrap, i, import_target(spec["_target_"], i), kwargs))
@@ -53,7 +53,8 @@ def import_target(target: str, i: int) -> Any:
 
 def _wrap(i: int, cls: Any, kwargs: dict[str, Any], env: gym.Env) -> gym.Env:
     try:
-        return cls(env, **kwargs)  # type: ignore[no-any-return]
+        wrapped: gym.Env = cls(env, **kwargs)
+        return wrapped
     except TypeError as e:
         raise ConfigError(
             f"env.wrappers[{i}]", f"{cls.__name__} rejected its arguments: {e}"
@@ -112,7 +113,7 @@ def finished(infos: dict[str, Any]) -> Finished | None:
     """The episodes that ended in this step (RecordEpisodeStatistics'); None if none did."""
     final = infos.get("final_info")
     ended = None if final is None else final.get("_episode")
-    if ended is None or not ended.any():
+    if final is None or ended is None or not ended.any():
         return None
     return Finished(ended, final["episode"]["r"], final["episode"]["l"], final)
 

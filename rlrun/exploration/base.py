@@ -7,6 +7,8 @@ that counts visits (UCB) or keeps a per-episode state (OU noise) needs nothing f
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from rlrun.config.registry import EXPLORATIONS, ExplorationConfig, load_impl
 from rlrun.exploration.config import ScheduledConfig
 from rlrun.exploration.schedules import Schedule
@@ -25,7 +27,13 @@ class Exploration:
         self.value = self.schedule(step)
 
 
-def make_exploration(cfg: ExplorationConfig, spaces: Spaces) -> Exploration:
-    """The registered strategy `cfg` names, built for `spaces`."""
-    cls = load_impl(EXPLORATIONS[cfg.name].impl)
-    return cls(cfg, spaces)  # type: ignore[no-any-return]
+E = TypeVar("E", bound=Exploration)
+
+
+def make_exploration(cfg: ExplorationConfig, spaces: Spaces, kind: type[E]) -> E:
+    """The registered strategy `cfg` names, built for `spaces`; the agent says which `kind` of
+    strategy it drives (the config's `explorations` flags only ever allow that kind)."""
+    strategy = load_impl(EXPLORATIONS[cfg.name].impl)(cfg, spaces)
+    if not isinstance(strategy, kind):
+        raise TypeError(f"exploration {cfg.name} is not a {kind.__name__}")
+    return strategy

@@ -31,7 +31,8 @@ class CountBonus(RewardBonus):
         if self.by_action and not isinstance(action, gym.spaces.Discrete):
             raise ConfigError("bonus.counts", "state_action needs discrete actions; use state")
         self.start = int(obs.start)
-        shape = (int(obs.n), int(action.n)) if self.by_action else (int(obs.n),)  # type: ignore[attr-defined]
+        n_actions = int(action.n) if isinstance(action, gym.spaces.Discrete) else 0
+        shape = (int(obs.n), n_actions) if self.by_action else (int(obs.n),)
         self.counts = np.zeros(shape, dtype=np.int64)
 
     def __call__(self, t: Transition) -> np.ndarray:
@@ -41,5 +42,5 @@ class CountBonus(RewardBonus):
 
 
 def make_bonus(cfg: BonusConfig, spaces: Spaces) -> RewardBonus:
-    cls = load_impl(BONUSES[cfg.name].impl)
-    return cls(cfg, spaces)  # type: ignore[no-any-return]
+    bonus: RewardBonus = load_impl(BONUSES[cfg.name].impl)(cfg, spaces)
+    return bonus

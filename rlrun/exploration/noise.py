@@ -3,6 +3,7 @@ action range, its scale on a schedule."""
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from rlrun.exploration.base import Exploration
@@ -17,7 +18,7 @@ class GaussianNoise(Exploration):
 
     def __init__(self, cfg: GaussianNoiseConfig, spaces: Spaces) -> None:
         super().__init__(cfg, spaces)
-        self.shape = (spaces.num_envs, int(np.prod(spaces.action.shape)))
+        self.shape = (spaces.num_envs, gym.spaces.flatdim(spaces.action))
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         return self.value * rng.standard_normal(self.shape)

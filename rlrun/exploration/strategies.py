@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import gymnasium as gym
 import numpy as np
 
 from rlrun.exploration.base import Exploration
@@ -27,7 +28,8 @@ class Strategy(Exploration):
 
     def __init__(self, cfg: ScheduledConfig, spaces: Spaces) -> None:
         super().__init__(cfg, spaces)
-        self.n_actions = int(spaces.action.n)  # type: ignore[attr-defined]
+        assert isinstance(spaces.action, gym.spaces.Discrete)
+        self.n_actions = int(spaces.action.n)
 
     def select(
         self, obs: np.ndarray, q_fn: Callable[[], np.ndarray], rng: np.random.Generator

@@ -44,4 +44,5 @@ class FlattenEncoder(Encoder):
 def make_encoder(cfg: EncoderConfig, space: gym.Space) -> Encoder:
     """The encoder `cfg` names (`auto`: the usual one for the space's kind) for `space`."""
     name = AUTO[space_kind(space)] if cfg.name == "auto" else cfg.name
-    return load_impl(ENCODERS[name].impl)(space)  # type: ignore[no-any-return]
+    encoder: Encoder = load_impl(ENCODERS[name].impl)(space)
+    return encoder

@@ -55,6 +55,9 @@ class ActorCritic(nn.Module):
     (the log-probability gets the change-of-variables correction).
     """
 
+    low: torch.Tensor  # Box action bounds (buffers)
+    high: torch.Tensor
+
     def __init__(
         self,
         encoder: Encoder,
@@ -69,7 +72,11 @@ class ActorCritic(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
+        n_out = (
+            int(action_space.n)
+            if isinstance(action_space, gym.spaces.Discrete)
+            else gym.spaces.flatdim(action_space)
+        )
         width = net_arch[-1] if net_arch else self.encoder.dim
         if shared:
             self.pi_body = self.vf_body = trunk(self.encoder.dim, net_arch, activation)
@@ -78,7 +85,7 @@ class ActorCritic(nn.Module):
             self.vf_body = trunk(self.encoder.dim, net_arch, activation)
         self.pi_head = nn.Linear(width, n_out)
         self.vf_head = nn.Linear(width, 1)
-        if not self.discrete:
+        if isinstance(action_space, gym.spaces.Box):
             self.log_std = nn.Parameter(torch.full((n_out,), float(log_std_init)))
             self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
             self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))

@@ -114,13 +114,15 @@ class OnlineRunner:
         current step (so a resumed run follows the intervals of its new config)."""
         s, cfg = self.state, self.cfg
 
-        def after(every: int | None) -> int | None:
-            return None if every is None else (s.step // every + 1) * every
+        def after(every: int) -> int:
+            return (s.step // every + 1) * every
 
         s.next_log = after(cfg.logger.log_every_steps)
         s.next_eval = after(cfg.eval.every_steps)
-        s.next_checkpoint = after(cfg.checkpoint.every_steps)
-        s.next_video = after(cfg.video.every_steps)
+        s.next_checkpoint = (
+            None if cfg.checkpoint.every_steps is None else after(cfg.checkpoint.every_steps)
+        )
+        s.next_video = None if cfg.video.every_steps is None else after(cfg.video.every_steps)
 
     @property
     def result(self) -> TrainResult:
@@ -186,10 +188,12 @@ class OnlineRunner:
                     ev = self._evaluate(s.step, start)
                     stop = self.on_eval is not None and self.on_eval(s.step, ev)
                 if s.next_video is not None and s.step >= s.next_video:
+                    assert cfg.video.every_steps is not None  # else no next_video
                     s.next_video += cfg.video.every_steps
                     if self.recorder is not None:
                         self.recorder.record(self.agent, s.step)
                 if s.next_checkpoint is not None and s.step >= s.next_checkpoint:
+                    assert cfg.checkpoint.every_steps is not None  # else no next_checkpoint
                     s.next_checkpoint += cfg.checkpoint.every_steps
                     self._save(start)
                 if self._signal is not None and s.step < cfg.total_timesteps:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -29,7 +30,7 @@ class SAC(ContinuousOffPolicyAgent):
         seed: int = 0,
     ) -> None:
         super().__init__(cfg, spaces, device, seed)
-        obs_dim = int(np.prod(spaces.observation.shape))
+        obs_dim = gym.spaces.flatdim(spaces.observation)
         self.actor = SquashedGaussianActor(
             obs_dim, self.action_dim, cfg.net_arch, cfg.activation
         ).to(device)
@@ -65,6 +66,7 @@ class SAC(ContinuousOffPolicyAgent):
             action, logp = self.actor.sample(batch.obs, self.generator)
             if self.autotune:  # first, as SB3: the other losses use the updated alpha
                 alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
+                assert self.alpha_optimizer is not None
                 optimizer_step(self.alpha_optimizer, alpha_loss)
                 self.stats.add(alpha_loss=alpha_loss)
             alpha = self.log_alpha.detach().exp()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
@@ -34,7 +35,7 @@ class TD3(ContinuousOffPolicyAgent):
     ) -> None:
         super().__init__(cfg, spaces, device, seed)
         self.n_critics, self.policy_delay, self.smoothing = self.tricks(cfg)
-        obs_dim = int(np.prod(spaces.observation.shape))
+        obs_dim = gym.spaces.flatdim(spaces.observation)
         self.actor = nn.Sequential(
             mlp(obs_dim, self.action_dim, cfg.net_arch, cfg.activation), nn.Tanh()
         ).to(device)
@@ -45,8 +46,7 @@ class TD3(ContinuousOffPolicyAgent):
         self.critic_target = target_network(self.critic)
         self.actor_optimizer = adam(self.actor.parameters(), cfg.learning_rate)
         self.critic_optimizer = adam(self.critic.parameters(), cfg.learning_rate)
-        self.noise = make_exploration(exploration, spaces)
-        assert isinstance(self.noise, GaussianNoise)  # the registry allows action noise only
+        self.noise = make_exploration(exploration, spaces, GaussianNoise)
         self.n_updates = 0
 
     def tricks(self, cfg: Any) -> tuple[int, int, tuple[float, float] | None]:

@@ -65,6 +65,7 @@ class OnPolicyAgent(Agent):
             cfg.action_bounds,
         ).to(device)
         params = self.policy.parameters()
+        self.optimizer: torch.optim.Optimizer
         if cfg.optimizer == "adam":  # eps 1e-5 as SB3's and CleanRL's on-policy agents
             self.optimizer = adam(params, cfg.learning_rate, eps=1e-5)
         else:
@@ -72,18 +73,14 @@ class OnPolicyAgent(Agent):
                 params, lr=cfg.learning_rate, alpha=0.99, eps=1e-5, foreach=True
             )
         self.generator = torch.Generator(device).manual_seed(seed)
-        action_shape = () if self.policy.discrete else spaces.action.shape
+        obs_shape = spaces.observation.shape or ()
+        action_shape = () if self.policy.discrete else spaces.action.shape or ()
         action_dtype = np.int64 if self.policy.discrete else np.float32
         obs_dtype = np.float32 if cfg.normalize_obs else spaces.observation.dtype
         self.buffer = RolloutBuffer(
-            cfg.n_steps,
-            spaces.num_envs,
-            spaces.observation.shape,
-            obs_dtype,
-            action_shape,
-            action_dtype,
+            cfg.n_steps, spaces.num_envs, obs_shape, obs_dtype, action_shape, action_dtype
         )
-        self.obs_norm = ObsNormalizer(spaces.observation.shape) if cfg.normalize_obs else None
+        self.obs_norm = ObsNormalizer(obs_shape) if cfg.normalize_obs else None
         self.reward_scaler = (
             RewardScaler(spaces.num_envs, cfg.gamma) if cfg.normalize_reward else None
         )
@@ -118,6 +115,7 @@ class OnPolicyAgent(Agent):
         return self.policy.value(self._tensor(self._normalize(obs, update=False))).cpu().numpy()
 
     def observe(self, t: Transition, step: int) -> None:
+        assert self._acted is not None  # act() came first
         obs, raw, log_prob, value = self._acted
         ended = t.terminated | t.truncated
         reward = t.reward if self.reward_scaler is None else self.reward_scaler(t.reward, ended)

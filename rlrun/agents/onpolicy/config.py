@@ -19,7 +19,7 @@ class OnPolicyConfig(AgentConfig):
     gae_lambda: float = param(0.95, ge=0, le=1)
     n_steps: int = param(2048, gt=0)  # rollout length per env
     n_epochs: int = param(10, gt=0)
-    batch_size: int = param(64, gt=0)  # minibatch size (rows of n_steps * num_envs)
+    batch_size: int | None = param(64, gt=0)  # minibatch rows (of n_steps * num_envs); null: all
     ent_coef: float = param(0.0, ge=0)
     vf_coef: float = param(0.5, ge=0)
     max_grad_norm: float | None = param(0.5, gt=0)

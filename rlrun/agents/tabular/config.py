@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rlrun.config.fields import param
@@ -15,7 +16,7 @@ class TabularConfig(AgentConfig):
     init_value: float = 0.0  # optimistic initial values encourage exploration
 
 
-def register_tabular(name: str, impl: str):  # type: ignore[no-untyped-def]
+def register_tabular(name: str, impl: str) -> Callable[[type], type]:
     return register_agent(
         name,
         impl=impl,

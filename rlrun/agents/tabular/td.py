@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rlrun.agents.base import Agent
@@ -28,12 +29,12 @@ class TabularAgent(Agent):
         device: Any = None,
         seed: int = 0,
     ) -> None:
+        obs, action = spaces.observation, spaces.action
+        assert isinstance(obs, gym.spaces.Discrete) and isinstance(action, gym.spaces.Discrete)
         self.cfg = cfg
-        self.obs_start = int(spaces.observation.start)
-        n_actions = int(spaces.action.n)
-        self.q = np.full((int(spaces.observation.n), n_actions), cfg.init_value, dtype=np.float64)
-        self.strategy = make_exploration(exploration, spaces)
-        assert isinstance(self.strategy, Strategy)  # the registry allows value strategies only
+        self.obs_start = int(obs.start)
+        self.q = np.full((int(obs.n), int(action.n)), cfg.init_value, dtype=np.float64)
+        self.strategy = make_exploration(exploration, spaces, Strategy)
         self.rng = np.random.default_rng(seed)
         self._td_sq_sum = 0.0
         self._q_sum = 0.0

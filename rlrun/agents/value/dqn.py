@@ -48,8 +48,7 @@ class DQN(OffPolicyAgent):
         self.n_step = (
             NStepAccumulator(cfg.n_step, cfg.gamma, spaces.num_envs) if cfg.n_step > 1 else None
         )
-        self.strategy = make_exploration(exploration, spaces)
-        assert isinstance(self.strategy, Strategy)  # the registry allows value strategies only
+        self.strategy = make_exploration(exploration, spaces, Strategy)
         self.q_net = QNetwork(
             make_encoder(encoder or EncoderConfig(), spaces.observation),
             int(spaces.action.n),  # type: ignore[attr-defined]
@@ -105,6 +104,7 @@ class DQN(OffPolicyAgent):
             beta = cfg.prioritized_beta + (1 - cfg.prioritized_beta) * min(
                 1.0, self.step / self.total_timesteps
             )
+            assert isinstance(self.buffer, PrioritizedReplayBuffer)
             for _ in range(gradient_steps):  # priorities change after every step
                 idx = self.buffer.sample_indices(cfg.batch_size, self.rng)
                 batch = self.buffer.get(idx)

@@ -1,0 +1,299 @@
+"""The seams later capabilities build on: env wrappers and async vectorization, observation kinds
+and encoders, exploration that sees observations and transitions, reward bonuses, runners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import tests.envs  # noqa: F401  (registers the test envs)
+from rlrun.agents.base import check_compatible
+from rlrun.config.registry import AGENTS, EXPLORATIONS, RUNNERS
+from rlrun.config.run import EnvConfig
+from rlrun.envs.spaces import space_kind
+from rlrun.envs.vector import finished, make_vec_env
+from rlrun.errors import ConfigError
+from rlrun.exploration.bonus import CountBonus
+from rlrun.exploration.config import CountBonusConfig, EpsilonGreedyConfig
+from rlrun.exploration.strategies import EpsilonGreedy
+from rlrun.networks.encoders import FlattenEncoder
+from rlrun.runners.base import TrainResult
+from rlrun.transition import Spaces, Transition
+from rlrun.validate import validate
+
+from .conftest import compose_config, read_scalars, train
+
+CLIP = {"_target_": "gymnasium.wrappers.ClipReward", "min_reward": 0.0, "max_reward": 0.25}
+
+
+def run_episode(env: gym.vector.VectorEnv) -> tuple[list[float], Any]:
+    """Step env 0 with action 0 until an episode ends: (its step rewards, the Finished record)."""
+    env.reset(seed=0)
+    rewards = []
+    while True:
+        _, reward, _, _, infos = env.step(np.zeros(env.num_envs, dtype=np.int64))
+        rewards.append(float(reward[0]))
+        done = finished(infos)
+        if done is not None and done.envs[0]:
+            return rewards, done
+
+
+@pytest.mark.parametrize("vectorization", ["sync", "async"])
+def test_wrappers_change_what_the_agent_sees_not_the_recorded_return(vectorization):
+    cfg = EnvConfig(id="CartPole-v1", wrappers=[CLIP], vectorization=vectorization)
+    env = make_vec_env(cfg, 2)
+    try:
+        rewards, done = run_episode(env)
+    finally:
+        env.close()
+    assert set(rewards) == {0.25}  # the agent learns from the clipped reward...
+    assert done.returns[0] == len(rewards) == done.lengths[0]  # ...the return is CartPole's own
+
+
+def test_wrappers_apply_in_order_to_each_sub_env():
+    time_aware = {"_target_": "gymnasium.wrappers:TimeAwareObservation"}
+    cfg = EnvConfig(id="CartPole-v1", wrappers=[time_aware, CLIP])
+    env = make_vec_env(cfg, 3)
+    assert env.single_observation_space.shape == (5,)  # the elapsed time appended
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(np.zeros(3, dtype=np.int64))
+    np.testing.assert_array_equal(obs[:, -1], [1, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("wrappers", "key", "message"),
+    [
+        (["ClipReward"], "env.wrappers[0]", "give each wrapper as {_target_: module.Class"),
+        ([{"_target_": "ClipReward"}], "env.wrappers[0]._target_", "use module.Class"),
+        (
+            [CLIP, {"_target_": "gymnasium.wrappers.NoSuchWrapper"}],
+            "env.wrappers[1]._target_",
+            "cannot import 'gymnasium.wrappers.NoSuchWrapper'",
+        ),
+        (
+            [{"_target_": "gymnasium.wrappers.ClipReward", "low": 0}],
+            "env.wrappers[0]",
+            "ClipReward rejected its arguments",
+        ),
+    ],
+)
+def test_a_bad_wrapper_is_one_line_naming_it(wrappers, key, message):
+    with pytest.raises(ConfigError) as err:
+        cfg = validate(compose_config("agent=dqn", "env=cartpole")).env
+        cfg.wrappers = wrappers
+        from rlrun.validate import check_wrappers
+
+        check_wrappers(cfg)
+        make_vec_env(cfg, 1)
+    assert err.value.key == key and message in err.value.message
+    assert "\n" not in str(err.value)
+
+
+def test_wrappers_and_async_from_the_command_line_train_and_checkpoint(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=ppo",
+        "env=cartpole",
+        "env.num_envs=2",
+        "env.vectorization=async",
+        "env.wrappers=[{_target_: gymnasium.wrappers.ClipReward, min_reward: 0, max_reward: 0.5}]",
+        "agent.n_steps=64",
+        "total_timesteps=512",
+        "eval.every_steps=256",
+        "eval.episodes=2",
+        "checkpoint.every_steps=256",
+    )
+    assert trainer.step == 512
+    returns = [v for _, v in read_scalars(tmp_path)["charts/episodic_return"]]
+    assert returns and all(r == int(r) and r >= 8 for r in returns)  # whole steps, not halves
+    assert (tmp_path / "checkpoints" / "last.pt").exists()  # sub-env state left out, not fatal
+
+
+def test_observation_kinds():
+    assert space_kind(gym.spaces.Discrete(4)) == "discrete"
+    assert space_kind(gym.spaces.Box(-1, 1, (3,))) == "box"
+    assert space_kind(gym.spaces.Box(0, 255, (84, 84, 4), np.uint8)) == "image"
+    assert space_kind(gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)) == "image"
+    assert space_kind(gym.spaces.Box(0, 255, (84, 84), np.uint8)) == "box"  # no channel axis
+    assert space_kind(gym.make("DictObs-v0").observation_space) == "dict"
+    assert space_kind(gym.spaces.MultiDiscrete([2, 3])) == "multidiscrete"
+
+
+def test_dict_observations_are_refused_with_the_wrapper_that_fits_them():
+    rc = validate(compose_config("agent=dqn", "env=custom", "env.id=DictObs-v0"))
+    env = make_vec_env(rc.env, 1)
+    with pytest.raises(ConfigError) as err:
+        check_compatible(rc, Spaces.of(env, 100))
+    assert "has dict observations" in str(err.value)
+    assert "env.wrappers='[{_target_: gymnasium.wrappers.FlattenObservation}]'" in str(err.value)
+
+
+def test_dict_observations_train_once_flattened(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=dqn",
+        "env=custom",
+        "env.id=tests.envs:DictObs-v0",
+        "env.wrappers=[{_target_: gymnasium.wrappers.FlattenObservation}]",
+        "total_timesteps=300",
+        "agent.learning_starts=50",
+        "eval.every_steps=300",
+        "eval.episodes=2",
+    )
+    assert trainer.agent.q_net.encoder.dim == 2 + 3  # the position, the goal one-hot
+    assert trainer.result.final_eval.mean_return == 5.0
+
+
+def test_the_flatten_encoder_scales_images_and_one_hots_discrete():
+    image = FlattenEncoder(gym.spaces.Box(0, 255, (8, 8, 3), np.uint8))
+    x = image(torch.full((2, 8, 8, 3), 255, dtype=torch.uint8))
+    assert x.shape == (2, 192) and float(x.max()) == 1.0
+    discrete = FlattenEncoder(gym.spaces.Discrete(3, start=1))
+    torch.testing.assert_close(discrete(torch.tensor([1, 3])), torch.eye(3)[[0, 2]])
+
+
+def test_image_observations_train_through_the_encoder(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=ppo",
+        "env=custom",
+        "env.id=tests.envs:ImageObs-v0",
+        "encoder=flatten",
+        "agent.n_steps=32",
+        "agent.batch_size=16",
+        "total_timesteps=64",
+        "eval.every_steps=64",
+        "eval.episodes=1",
+    )
+    assert trainer.agent.policy.encoder.scale == pytest.approx(1 / 255)
+
+
+def test_an_encoder_is_refused_where_an_agent_has_no_networks():
+    with pytest.raises(ConfigError, match="agent 'qlearning' takes its observations as they are"):
+        validate(compose_config("agent=qlearning", "env=frozenlake", "encoder=flatten"))
+
+
+def test_count_bonus_by_hand():
+    spaces = Spaces(gym.spaces.Discrete(4), gym.spaces.Discrete(2), num_envs=3, total_timesteps=1)
+    bonus = CountBonus(CountBonusConfig(beta=0.5), spaces)
+    step = Transition(
+        np.array([0, 0, 1]),
+        np.array([0, 1, 0]),
+        np.zeros(3),
+        np.array([2, 2, 3]),  # two envs reach state 2 in the same step
+        np.zeros(3, bool),
+        np.zeros(3, bool),
+    )
+    np.testing.assert_allclose(bonus(step), 0.5 / np.sqrt([2, 2, 1]))
+    np.testing.assert_allclose(bonus(step), 0.5 / np.sqrt([4, 4, 2]))
+    pairs = CountBonus(CountBonusConfig(beta=1.0, counts="state_action"), spaces)
+    np.testing.assert_allclose(pairs(step), [1, 1, 1])  # (0,0), (0,1), (1,0): all first visits
+    assert pairs.counts[0].tolist() == [1, 1]
+
+
+def test_a_bonus_trains_any_agent_and_leaves_the_return_raw(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=qlearning",
+        "env=frozenlake",
+        "bonus=count",
+        "bonus.beta=0.5",
+        "total_timesteps=2000",
+        "eval.every_steps=1000",
+        "eval.episodes=2",
+        "logger.log_every_steps=500",
+    )
+    scalars = read_scalars(tmp_path)
+    intrinsic = [v for _, v in scalars["charts/intrinsic_reward"]]
+    assert len(intrinsic) == 4 and 0 < intrinsic[-1] < intrinsic[0] <= 0.5  # novelty wears off
+    assert {v for _, v in scalars["charts/episodic_return"]} <= {0.0, 1.0}  # FrozenLake's own
+    assert trainer.agent.q.max() > 0.5  # learned from the bonus (the goal alone pays at most 1)
+    counts = trainer.checkpoint(replay=False)["bonus"]["attrs"]["counts"]
+    assert counts["__ndarray__"][1] == [16]  # the visit counts are saved with the run
+
+
+def test_a_bonus_needs_observations_it_can_count():
+    rc = validate(compose_config("agent=dqn", "env=cartpole", "bonus=count"))
+    env = make_vec_env(rc.env, 1)
+    with pytest.raises(ConfigError, match="bonus=count needs discrete observations, but"):
+        check_compatible(rc, Spaces.of(env, 100))
+
+
+class RecordingStrategy(EpsilonGreedy):
+    """Epsilon-greedy that keeps what the exploration interface hands it."""
+
+    seen_obs: ClassVar[list[np.ndarray]] = []
+    seen_transitions: ClassVar[list[Transition]] = []
+
+    def select(self, obs, q_fn, rng):
+        self.seen_obs.append(obs.copy())
+        return super().select(obs, q_fn, rng)
+
+    def observe(self, t, step):
+        self.seen_transitions.append(t)
+        super().observe(t, step)
+
+
+def test_exploration_sees_observations_and_transitions(tmp_path, monkeypatch):
+    @dataclass
+    class RecordingConfig(EpsilonGreedyConfig):
+        name: str = "recording"
+
+    monkeypatch.setitem(EXPLORATIONS, "recording", RecordingConfig)
+    monkeypatch.setattr(RecordingConfig, "impl", f"{__name__}:RecordingStrategy", raising=False)
+    schema = AGENTS["qlearning"]
+    monkeypatch.setattr(schema, "explorations", (*schema.explorations, "recording"))
+    RecordingStrategy.seen_obs.clear()
+    RecordingStrategy.seen_transitions.clear()
+    train(
+        tmp_path,
+        "agent=qlearning",
+        "env=frozenlake",
+        "exploration=epsilon_greedy",
+        "exploration.name=recording",
+        "total_timesteps=50",
+        "eval.every_steps=50",
+        "eval.episodes=1",
+    )
+    transitions = RecordingStrategy.seen_transitions
+    assert len(transitions) == 50
+    # it acted on each observation the transition then starts from
+    for obs, t in zip(RecordingStrategy.seen_obs, transitions, strict=True):
+        np.testing.assert_array_equal(obs, t.obs)
+
+
+class ScriptedRunner:
+    """A runner that takes no env steps: it reports a fixed evaluation."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+    @classmethod
+    def build(cls, rc, device, services):
+        return cls()
+
+    def train(self) -> TrainResult:
+        from rlrun.runners.base import EvalResult
+
+        self.step = 7
+        ev = EvalResult(1.5, 0.0, 1.0, None, 1)
+        return TrainResult(steps=7, final_eval=ev, best_eval_mean_return=1.5)
+
+    def load_checkpoint(self, ckpt):
+        raise AssertionError("not resumed")
+
+
+def test_the_runner_is_chosen_by_the_agents_capability(tmp_path, monkeypatch):
+    from rlrun.experiment import run
+
+    monkeypatch.setitem(RUNNERS, "scripted", f"{__name__}:ScriptedRunner")
+    monkeypatch.setattr(AGENTS["qlearning"], "runner", "scripted")
+    objective = run(compose_config("agent=qlearning", "env=frozenlake"), tmp_path / "run")
+    assert objective == 1.5
+    summary = (tmp_path / "run" / "summary.json").read_text()
+    assert '"status": "completed"' in summary and '"steps": 7' in summary

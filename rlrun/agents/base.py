@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rlrun.config.registry import AGENTS, BONUSES, ENCODERS, AgentConfig, load_impl
@@ -71,6 +72,12 @@ def check_compatible(rc: RunConfig, spaces: Spaces) -> None:
                 f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {rc.env.id} has "
                 f"{kind} {what}; {alternatives}",
             )
+    if isinstance(spaces.action, gym.spaces.Discrete) and spaces.action.start != 0:
+        raise ConfigError(
+            "env",
+            f"{rc.env.id} numbers its {spaces.action.n} actions from {spaces.action.start}; "
+            "rlrun's agents act 0..n-1: shift them with a gymnasium.ActionWrapper in env.wrappers",
+        )
     if schema.uses_encoder:
         _check_observations("encoder", rc.encoder.name, ENCODERS, observation, rc.env.id)
     if rc.bonus is not None:

@@ -54,7 +54,12 @@ class OffPolicyAgent(Agent):
 
     def update(self, step: int) -> None:
         cfg = self.cfg
-        if step > cfg.learning_starts and crossed(step, self.num_envs, cfg.train_freq):
+        # An n-step accumulator holds the first transitions back: never sample an empty buffer.
+        if (
+            step > cfg.learning_starts
+            and crossed(step, self.num_envs, cfg.train_freq)
+            and len(self.buffer) > 0
+        ):
             self.train(cfg.gradient_steps)
 
     def train(self, gradient_steps: int) -> None:

@@ -64,12 +64,14 @@ class SAC(ContinuousOffPolicyAgent):
         for _ in range(gradient_steps):
             batch = self.buffer.get(self.buffer.sample_indices(cfg.batch_size, self.rng))
             action, logp = self.actor.sample(batch.obs, self.generator)
-            if self.autotune:  # first, as SB3: the other losses use the updated alpha
+            # alpha is read before its own update, as SB3 does: this step's critic and actor
+            # losses use the value the last step left (exp makes a copy, not a view)
+            alpha = self.log_alpha.detach().exp()
+            if self.autotune:
                 alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
                 assert self.alpha_optimizer is not None
                 optimizer_step(self.alpha_optimizer, alpha_loss)
                 self.stats.add(alpha_loss=alpha_loss)
-            alpha = self.log_alpha.detach().exp()
 
             with torch.no_grad():
                 next_action, next_logp = self.actor.sample(batch.next_obs, self.generator)

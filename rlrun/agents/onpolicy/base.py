@@ -186,8 +186,13 @@ class OnPolicyAgent(Agent):
                 mask = None if data.mask is None else data.mask[idx]
                 adv = data.advantages[idx]
                 if cfg.normalize_advantage and len(idx) > 1:
-                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                    adv = normalized(adv, mask)
                 log_ratio = log_prob - data.log_probs[idx]
+                with torch.no_grad():
+                    approx_kl = masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
+                if self.stop_epochs(approx_kl):  # before this minibatch's step, as SB3
+                    self.stats.add(approx_kl=approx_kl)
+                    return
                 policy_loss = masked_mean(self.policy_loss(log_ratio, adv, progress), mask)
                 value_loss = masked_mean(self.value_loss(value, data, idx), mask)
                 entropy_mean = masked_mean(entropy, mask)
@@ -196,7 +201,6 @@ class OnPolicyAgent(Agent):
                     loss = loss - cfg.ent_coef * entropy_mean
                 optimizer_step(self.optimizer, loss, cfg.max_grad_norm)
                 with torch.no_grad():
-                    approx_kl = masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
                     self.stats.add(
                         policy_loss=policy_loss,
                         value_loss=value_loss,
@@ -204,8 +208,6 @@ class OnPolicyAgent(Agent):
                         approx_kl=approx_kl,
                         **self.extra_stats(log_ratio, progress),
                     )
-                if self.stop_epochs(approx_kl):
-                    return
 
     def policy_loss(
         self, log_ratio: torch.Tensor, adv: torch.Tensor, progress: float
@@ -237,6 +239,17 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     if mask is None:
         return x.mean()
     return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def normalized(adv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """(adv - mean) / (std + 1e-8) over the rows that take part in the update (`mask`; all when
+    None), with the unbiased std as SB3 and CleanRL use."""
+    if mask is None:
+        return (adv - adv.mean()) / (adv.std() + 1e-8)
+    n = mask.sum()
+    mean = (adv * mask).sum() / n.clamp(min=1.0)
+    std = (((adv - mean) ** 2 * mask).sum() / (n - 1).clamp(min=1.0)).sqrt()
+    return (adv - mean) / (std + 1e-8)
 
 
 def explained_variance(values: np.ndarray, returns: np.ndarray) -> float:

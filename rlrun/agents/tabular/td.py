@@ -61,9 +61,19 @@ class TabularAgent(Agent):
         raise NotImplementedError
 
     def learn(self, obs: np.ndarray, action: np.ndarray, target: np.ndarray) -> None:
+        """Q(s, a) += lr * (target - Q(s, a)) for each env's transition, one after another where
+        several envs updated the same (s, a) in this step: each update stays a convex step
+        towards its target (all at once, k updates of one pair would step k x lr)."""
         s = obs - self.obs_start
-        td_error = target - self.q[s, action]
-        np.add.at(self.q, (s, action), self.cfg.learning_rate * td_error)
+        pairs = s * self.q.shape[1] + action
+        if len(np.unique(pairs)) == len(pairs):
+            td_error = target - self.q[s, action]
+            self.q[s, action] += self.cfg.learning_rate * td_error
+        else:
+            td_error = np.empty(len(pairs))
+            for i in range(len(pairs)):
+                td_error[i] = target[i] - self.q[s[i], action[i]]
+                self.q[s[i], action[i]] += self.cfg.learning_rate * td_error[i]
         self._td_sq_sum += float(np.dot(td_error, td_error))
         self._q_sum += float(self.q[s, action].sum())
         self._count += len(td_error)

@@ -67,6 +67,8 @@ class DQN(OffPolicyAgent):
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         if not explore:
             return self.q_values(obs).argmax(axis=-1)
+        if self.step < self.cfg.learning_starts:  # warm-up: uniformly random, as SB3
+            return self.rng.integers(0, self.strategy.n_actions, len(obs))
         return self.strategy.select(obs, lambda: self.q_values(obs), self.rng)
 
     def observe(self, t: Transition, step: int) -> None:

@@ -45,6 +45,9 @@ class Impl:
     about: str
     # rlrun: Hydra overrides added to the spec's (a variant of rlrun as its own implementation)
     overrides: tuple[str, ...] = ()
+    # rlrun: run the checkout named by $RLRUN_PINNED instead, first on PYTHONPATH (an older
+    # commit side by side with the tree under test: README "Pinning a commit")
+    pinned: bool = False
 
 
 # Table order is the run order for the first seed; it rotates by one each seed (see bench()).
@@ -59,6 +62,9 @@ IMPLS: dict[str, Impl] = {
         None,
         "rlrun DQN with dueling heads, 3-step returns and prioritized replay",
         ("agent.dueling=true", "agent.n_step=3", "agent.prioritized_replay=true"),
+    ),
+    "rlrun-pinned": Impl(
+        "rlrun", None, "rlrun at the commit checked out in $RLRUN_PINNED", pinned=True
     ),
 }
 
@@ -255,6 +261,8 @@ def spec_impls(spec: Spec, only: list[str] | None) -> list[str]:
     """The spec's implementations in run order (the first is the one under test), filtered
     to `only` (--impls) when given."""
     names = spec.impls or (("rlrun", "sb3", "sb3-default-threads") if spec.sb3_algo else ("rlrun",))
+    if only and "rlrun-pinned" in only:  # any spec, on request: --impls rlrun rlrun-pinned
+        names = (*names, "rlrun-pinned")
     if only:
         unknown = set(only) - set(names)
         if unknown:
@@ -314,7 +322,9 @@ def rlrun_cmd() -> list[str]:
 TIMEOUT: list[float | None] = [None]
 
 
-def timed(cmd: list[str], log: Path) -> tuple[dict[str, float], int | str]:
+def timed(
+    cmd: list[str], log: Path, env: dict[str, str] | None = None
+) -> tuple[dict[str, float], int | str]:
     """Run `cmd` to the end; ({spawn: epoch seconds, process_wall_s, process_cpu_s (user +
     system, all threads)}, exit code or "timed out after <s> s")."""
 
@@ -327,7 +337,7 @@ def timed(cmd: list[str], log: Path) -> tuple[dict[str, float], int | str]:
     with log.open("w") as f:
         try:
             code = subprocess.run(
-                cmd, check=False, stdout=f, stderr=subprocess.STDOUT, timeout=TIMEOUT[0]
+                cmd, check=False, stdout=f, stderr=subprocess.STDOUT, timeout=TIMEOUT[0], env=env
             ).returncode
         except subprocess.TimeoutExpired:  # the child is killed
             code = f"timed out after {TIMEOUT[0]} s"
@@ -348,7 +358,7 @@ def run_rlrun(
     cmd.append("logger.progress=false")
     cmd += [*eval_overrides(spec, steps), f"hydra.run.dir={run_dir}"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    proc, code = timed(cmd, out / f"{label}-seed{seed}.log")
+    proc, code = timed(cmd, out / f"{label}-seed{seed}.log", pinned_env() if impl.pinned else None)
     spawn, wall = proc["spawn"], proc["process_wall_s"]
     path = run_dir / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {"status": "missing"}
@@ -384,6 +394,14 @@ def run_rlrun(
         "success_rate": final["success_rate"],
         "run_dir": str(run_dir),
     }
+
+
+def pinned_env() -> dict[str, str]:
+    pinned = os.environ.get("RLRUN_PINNED")
+    if not pinned or not (Path(pinned) / "rlrun").is_dir():
+        sys.exit("bench: rlrun-pinned needs RLRUN_PINNED=<a checkout of rlrun> (README: Pinning)")
+    path = os.pathsep.join(p for p in (pinned, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
 
 
 def run_sb3(
@@ -635,6 +653,13 @@ def git_state() -> str:
     return commit + extra
 
 
+def pinned_state() -> str:
+    pinned = os.environ["RLRUN_PINNED"]
+    cmd = ["git", "-C", pinned, "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(cmd, check=False, capture_output=True, text=True).stdout.strip()
+    return f"{pinned} at {commit or 'unknown commit'}"
+
+
 def source_hash() -> str:
     """Hash of rlrun's *.py and its config *.yaml as they are on disk now (what the next run
     imports), to catch edits made while a benchmark runs."""
@@ -681,6 +706,7 @@ def bench(name: str, seeds: list[int], steps: int | None, only: list[str] | None
     meta = {
         "date": stamp,
         "rlrun commit": git_state(),
+        "rlrun-pinned": pinned_state() if "rlrun-pinned" in names else "not run",
         "rlrun imported from": "{} (config {})".format(*rlrun_source()),
         "rlrun/ conf/ on disk (hash before each run)": sources[0]
         if len(sources) == 1

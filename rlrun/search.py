@@ -40,7 +40,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from rlrun.errors import ConfigError, RlrunError
-from rlrun.records import read_summary, write_summary
+from rlrun.records import atomic_file, read_summary, write_summary, write_text
 
 if TYPE_CHECKING:  # optuna is imported only when a search runs (see above)
     from optuna.distributions import BaseDistribution
@@ -540,7 +540,7 @@ def write_results(
     states = optuna.trial.TrialState
     trials = study.get_trials(deepcopy=False)
     keys = sorted({k for t in trials for k in t.params})
-    with open(sweep_dir / "trials.csv", "w", newline="") as f:
+    with atomic_file(sweep_dir / "trials.csv") as f:
         w = csv.writer(f)
         w.writerow(["number", "state", "value", "env_steps", "wall_time_s", *keys, "run_dirs"])
         for t in trials:
@@ -585,7 +585,7 @@ def write_results(
     for o in params:
         key, _, value = o.partition("=")
         OmegaConf.update(tree, key, yaml_value(value), force_add=True)
-    (sweep_dir / "best.yaml").write_text("# @package _global_\n" + header + OmegaConf.to_yaml(tree))
+    write_text(sweep_dir / "best.yaml", "# @package _global_\n" + header + OmegaConf.to_yaml(tree))
     out += [
         f"  best trial {best.number}: objective {best.value:.3f}",
         f"  overrides: {' '.join(params)}",

@@ -79,6 +79,11 @@ def unknown_key_message(key: str) -> str:
     }
     schemas = groups.get(group, [])
     known = sorted({f.name for schema in schemas for f in dataclasses.fields(schema)})
+    if group == "bonus" and leaf in known:  # an optional group that was not chosen
+        options = sorted(
+            n for n, s in BONUSES.items() if leaf in {f.name for f in dataclasses.fields(s)}
+        )
+        return f"{key}: no bonus is chosen; choose one first: bonus={'|'.join(options)} {key}=..."
     return f"{key}: unknown key{suggest(leaf, known, group) if known else ''}"
 
 
@@ -99,7 +104,7 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
     if not agent_schema.uses_encoder and encoder.name != "auto":
         raise ConfigError(
             "encoder",
-            f"agent '{agent.name}' takes its observations as they are; drop encoder={encoder.name}",
+            f"agent '{agent.name}' has no encoder choice; drop encoder={encoder.name}",
         )
     bonus_values = values.pop("bonus", None)
     bonus = None if bonus_values is None else component(BONUSES, bonus_values, "bonus")

@@ -174,7 +174,7 @@ def test_image_observations_train_through_the_encoder(tmp_path):
 
 
 def test_an_encoder_is_refused_where_an_agent_has_no_networks():
-    with pytest.raises(ConfigError, match="agent 'qlearning' takes its observations as they are"):
+    with pytest.raises(ConfigError, match="agent 'qlearning' has no encoder choice"):
         validate(compose_config("agent=qlearning", "env=frozenlake", "encoder=flatten"))
 
 
@@ -215,6 +215,16 @@ def test_a_bonus_trains_any_agent_and_leaves_the_return_raw(tmp_path):
     assert trainer.agent.q.max() > 0.5  # learned from the bonus (the goal alone pays at most 1)
     counts = trainer.checkpoint(replay=False)["bonus"]["attrs"]["counts"]
     assert counts["__ndarray__"][1] == [16]  # the visit counts are saved with the run
+
+
+def test_a_bonus_key_without_a_bonus_says_to_choose_one(tmp_path):
+    from .conftest import run_cli
+
+    proc = run_cli("bonus.beta=0.3", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "rlrun: error: bonus.beta: no bonus is chosen; choose one first: bonus=count bonus.beta=..."
+    )
 
 
 def test_a_bonus_needs_observations_it_can_count():

@@ -112,3 +112,17 @@ class ObservationKindEnv(gym.Env):
 
 gym.register("DictObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "dict"})
 gym.register("ImageObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "image"})
+
+
+class SuccessInfoEnv(ConstantRewardEnv):
+    """Terminates after 3 steps, saying `is_success` in the info of its last step only."""
+
+    def __init__(self) -> None:
+        super().__init__(terminate_after=3)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated, truncated, {**info, "is_success": bool(terminated)}
+
+
+gym.register("SuccessInfo-v0", entry_point=SuccessInfoEnv)

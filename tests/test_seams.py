@@ -307,3 +307,17 @@ def test_the_runner_is_chosen_by_the_agents_capability(tmp_path, monkeypatch):
     assert objective == 1.5
     summary = (tmp_path / "run" / "summary.json").read_text()
     assert '"status": "completed"' in summary and '"steps": 7' in summary
+
+
+def test_is_success_is_read_from_the_last_step_not_the_next_reset():
+    """With SAME_STEP autoreset the step's info holds the reset's; the episode's own last info
+    (where an env says is_success) is in final_info."""
+    from rlrun.runners.base import evaluate
+
+    class Greedy:
+        def act(self, obs, *, explore):
+            return np.zeros(len(obs), dtype=np.int64)
+
+    env = make_vec_env(EnvConfig(id="SuccessInfo-v0"), 2)
+    result = evaluate(Greedy(), env, episodes=4, seed=0, success_rule="is_success")
+    assert result.success_rate == 1.0 and result.mean_length == 3

@@ -116,7 +116,6 @@ def build(
     # building (an agent the env does not suit) leaves no TensorBoard run behind.
     logger = TensorBoardLogger(run_dir, purge_step=None if ckpt is None else ckpt["step"] + 1)
     services = Services(
-        run_dir,
         logger,
         checkpoint.Checkpoints(run_dir / "checkpoints", rc.checkpoint.keep),
         on_eval,

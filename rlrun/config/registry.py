@@ -57,13 +57,20 @@ def load_impl(impl: str) -> Any:
 
 
 @dataclass
-class AgentConfig:
-    """Base of every agent's config. `register_agent` sets the capability flags."""
+class ComponentConfig:
+    """A config chosen by name (`agent=dqn`), built by the "module:Class" in `impl`, and taking
+    the observation kinds (rlrun.envs.spaces.space_kind) in `observation_spaces`."""
 
     name: str = ""
-    impl: ClassVar[str]  # "module:Class" of the implementation
-    action_spaces: ClassVar[frozenset[str]]  # space kinds (rlrun.envs.spaces.space_kind)
+    impl: ClassVar[str]
     observation_spaces: ClassVar[frozenset[str]]
+
+
+@dataclass
+class AgentConfig(ComponentConfig):
+    """Base of every agent's config. `register_agent` sets the capability flags."""
+
+    action_spaces: ClassVar[frozenset[str]]  # space kinds, as observation_spaces
     explorations: ClassVar[tuple[str, ...]]  # allowed strategies; the first is `auto`'s choice
     default_exploration: ClassVar[dict[str, Any]]
     runner: ClassVar[str]  # the loop that drives it (RUNNERS)
@@ -100,35 +107,27 @@ def register_agent(
 
 
 @dataclass
-class ExplorationConfig:
-    """How an agent explores while training (rlrun/exploration/)."""
-
-    name: str = ""
-    impl: ClassVar[str]
+class ExplorationConfig(ComponentConfig):
+    """How an agent explores while training (rlrun/exploration/); the agent's `explorations`
+    flag, not observation kinds, says which it may use."""
 
 
 EXPLORATIONS: Registry[ExplorationConfig] = Registry("exploration")
 
 
 @dataclass
-class BonusConfig:
+class BonusConfig(ComponentConfig):
     """An intrinsic reward added to the env's reward for learning (never to the logged return)."""
-
-    name: str = ""
-    impl: ClassVar[str]
-    observation_spaces: ClassVar[frozenset[str]]
 
 
 BONUSES: Registry[BonusConfig] = Registry("bonus")
 
 
 @dataclass
-class EncoderConfig:
+class EncoderConfig(ComponentConfig):
     """What turns observations into the features an agent's networks take (rlrun/networks/)."""
 
     name: str = "auto"
-    impl: ClassVar[str]
-    observation_spaces: ClassVar[frozenset[str]]
 
 
 ENCODERS: Registry[EncoderConfig] = Registry("encoder")

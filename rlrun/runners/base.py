@@ -13,7 +13,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -99,7 +98,6 @@ class Services:
     `on_eval(step, result)`, called after each periodic evaluation, which stops training there by
     returning True (the final evaluation still runs), as a pruned search trial needs."""
 
-    run_dir: Path
     logger: TensorBoardLogger
     checkpoints: Checkpoints | None = None
     on_eval: Callable[[int, EvalResult], bool] | None = None

@@ -66,7 +66,7 @@ class TabularAgent(Agent):
         towards its target (all at once, k updates of one pair would step k x lr)."""
         s = obs - self.obs_start
         pairs = s * self.q.shape[1] + action
-        if len(np.unique(pairs)) == len(pairs):
+        if len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):  # one env: no sort per step
             td_error = target - self.q[s, action]
             self.q[s, action] += self.cfg.learning_rate * td_error
         else:

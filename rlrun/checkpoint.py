@@ -15,6 +15,7 @@ import contextlib
 import enum
 import functools
 import importlib
+import logging
 import os
 import pickle
 import random
@@ -31,10 +32,12 @@ from gymnasium.envs.registration import EnvSpec
 from rlrun.agents.base import Agent
 from rlrun.buffers import NStepAccumulator, ReplayBuffer
 from rlrun.config.registry import AgentConfig, BonusConfig, EncoderConfig, ExplorationConfig
-from rlrun.config.run import RunConfig
+from rlrun.config.run import RESUMABLE, RunConfig
 from rlrun.errors import RlrunError
 from rlrun.records import atomic_file, flatten
 from rlrun.transition import Spaces
+
+log = logging.getLogger(__name__)
 
 FORMAT = "rlrun-checkpoint/1"
 
@@ -277,21 +280,74 @@ class Checkpoints:
 
     def save(self, step: int, payload: dict[str, Any]) -> Path:
         path = self.dir / f"step_{step}.pt"
-        save(path, payload)
+        self._write(path, payload)
         link(path, self.last)
-        steps = sorted(self.dir.glob("step_*.pt"), key=lambda p: int(p.stem[5:]))
-        for old in steps[: -self.keep]:
+        steps = step_files(self.dir)
+        for old in steps:  # beyond this step: a timeline that a resume from an earlier one left
+            if int(old.stem[5:]) > step:
+                old.unlink(missing_ok=True)
+        for old in [p for p in steps if int(p.stem[5:]) <= step][: -self.keep]:
             old.unlink(missing_ok=True)
         return path
 
     def save_best(self, payload: dict[str, Any]) -> None:
-        save(self.best, payload)
+        self._write(self.best, payload)
+
+    def _write(self, path: Path, payload: dict[str, Any]) -> None:
+        try:
+            save(path, payload)
+        except OSError as e:  # a full disk, a quota: the files written before stay whole
+            intact = (
+                f"{self.last.name} (step {_step_of(self.last)}) is intact"
+                if (self.last.exists())
+                else "no earlier checkpoint exists"
+            )
+            raise CheckpointError(
+                f"could not write {path}: {e.strerror or e}; {intact}; free space and resume"
+            ) from None
 
 
-# What a resumed run may change; anything else must match the checkpoint.
-RESUMABLE_CHANGES = (
-    "total_timesteps, eval.*, logger.*, checkpoint.*, video.*, device, torch_threads"
-)
+def step_files(directory: Path) -> list[Path]:
+    """checkpoints/step_<N>.pt, oldest first."""
+    found = [p for p in directory.glob("step_*.pt") if p.stem[5:].isdigit()]
+    return sorted(found, key=lambda p: int(p.stem[5:]))
+
+
+def _step_of(path: Path) -> str:
+    """The step of the step_<N>.pt file `path` is a link to, or '?'."""
+    try:
+        inode = path.stat().st_ino
+        return next(p.stem[5:] for p in step_files(path.parent) if p.stat().st_ino == inode)
+    except (OSError, StopIteration):
+        return "?"
+
+
+def load_for_resume(path: Path, device: Any = "cpu") -> tuple[Path, dict[str, Any]]:
+    """The checkpoint a resume continues from: `path` itself if it is a file, else the run
+    directory's last.pt or, when that is damaged or missing, its newest intact step_<N>.pt (one
+    warning line on stderr says which)."""
+    if path.suffix == ".pt":
+        return path, load(path, device)
+    directory = path / "checkpoints"
+    candidates = [directory / "last.pt", *reversed(step_files(directory))]
+    first_error: CheckpointError | None = None
+    for candidate in candidates:
+        try:
+            ckpt = load(candidate, device)
+        except CheckpointError as e:
+            first_error = first_error or e
+            continue
+        if first_error is not None and candidate != candidates[0]:
+            damaged = str(first_error).split(";")[0]
+            log.warning("%s; resuming from %s instead", damaged, candidate.name)
+        return candidate, ckpt
+    if not directory.is_dir() or first_error is None:
+        raise CheckpointError(f"resume: {path} has no checkpoints/ to resume from")
+    raise first_error
+
+
+# What a resumed run may change (a group: any of its keys); anything else must match.
+RESUMABLE_CHANGES = ", ".join(RESUMABLE)
 
 
 def identity(rc: RunConfig) -> dict[str, Any]:
@@ -306,8 +362,12 @@ def identity(rc: RunConfig) -> dict[str, Any]:
     }
 
 
-def check_resumable(ckpt: dict[str, Any], rc: RunConfig) -> None:
-    """Refuse, saying what differs, to continue a checkpoint under another agent, env, etc."""
+def check_resumable(ckpt: dict[str, Any], rc: RunConfig, *, ended: bool = True) -> None:
+    """Refuse, saying what differs, to continue a checkpoint under another agent, env, etc.
+
+    A checkpoint at the end of training continues only if the run did not record its end
+    (`ended=False`: killed after its final checkpoint): it then just finishes, evaluating and
+    writing its summary."""
     saved, now = flatten(ckpt["config"]), flatten(identity(rc))
     diffs = [
         f"{k}={saved.get(k, '<unset>')} in the checkpoint, {now.get(k, '<unset>')} now"
@@ -320,7 +380,7 @@ def check_resumable(ckpt: dict[str, Any], rc: RunConfig) -> None:
             f"resume: the config differs from the checkpoint's: {'; '.join(diffs[:3])}{more}; "
             f"only {RESUMABLE_CHANGES} may change"
         )
-    if ckpt["step"] >= rc.total_timesteps:
+    if ckpt["step"] > rc.total_timesteps or (ckpt["step"] == rc.total_timesteps and ended):
         raise CheckpointError(
             f"resume: the run already finished ({ckpt['step']} of total_timesteps="
             f"{rc.total_timesteps} steps); pass a larger total_timesteps to train on"
@@ -422,7 +482,7 @@ def load(path: Path, device: Any = "cpu") -> dict[str, Any]:
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(
             f"{path}: truncated or damaged ({type(e).__name__}); resume from another file in "
-            f"{path.parent}"
+            f"{path.parent}: resume={path.parent}/step_<N>.pt"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an rlrun checkpoint (expected format {FORMAT})")

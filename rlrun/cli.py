@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import signal
@@ -12,10 +13,11 @@ import warnings
 from pathlib import Path
 
 import hydra
+from hydra.conf import HydraConf
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
@@ -25,6 +27,8 @@ from omegaconf.errors import (
 from rlrun.callbacks import finish_sweep
 from rlrun.errors import Interrupted, RlrunError
 from rlrun.validate import unknown_key_message
+
+log = logging.getLogger(__name__)
 
 MAX_DIRNAME = 120  # a sweep job's directory name; file systems stop at 255 bytes
 
@@ -57,17 +61,62 @@ def app(cfg: DictConfig) -> float:
             file=sys.stderr,
         )
         sys.exit(2)
+    job_dir = Path(hydra_cfg.runtime.output_dir)
     try:
-        return run(
-            cfg,
-            Path(hydra_cfg.runtime.output_dir),
-            overrides=list(hydra_cfg.overrides.task),
-        )
+        check_group_choices(hydra_cfg)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            objective = continue_sweep_job(cfg, job_dir, hydra_cfg.job.num)
+            if objective is not None:
+                return objective
+        return run(cfg, job_dir, overrides=list(hydra_cfg.overrides.task))
     except RlrunError as e:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise  # the sweep goes on with the other jobs; JobReport names this one
         print(f"rlrun: error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+def continue_sweep_job(cfg: DictConfig, job_dir: Path, num: int) -> float | None:
+    """A job of a sweep run again (rlrun.sweep): its objective if it already finished; else `cfg`
+    is set up to resume or to start over, and None returned."""
+    from rlrun.sweep import continuation, set_aside
+
+    step = continuation(job_dir, cfg, bool(OmegaConf.select(cfg, "sweep.rerun_failed")))
+    if step.action == "skip":
+        log.info("job #%d finished in an earlier attempt: skipped", num)
+        return float("nan") if step.objective is None else float(step.objective)
+    if step.action == "resume":
+        log.info("job #%d: resuming the earlier attempt from its checkpoint", num)
+        with open_dict(cfg):
+            cfg.resume = str(job_dir)
+    elif step.action == "rerun":
+        moved = set_aside(job_dir)
+        log.info("job #%d: starting over; the earlier attempt's files are in %s", num, moved)
+    return None
+
+
+def check_group_choices(hydra_cfg: HydraConf) -> None:
+    """An option named on the command line must exist, also in an optional group: Hydra skips a
+    missing optional config (`hyperparams=<typo>`) without a word. The automatic preset
+    `hyperparams=<agent>_<env>` may be missing: then the agent's defaults apply, as logged."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not GlobalHydra.instance().is_initialized():
+        return
+    loader = GlobalHydra.instance().config_loader()
+    given = {o.split("=", 1)[0].lstrip("+~") for o in hydra_cfg.overrides.task}
+    for group, option in hydra_cfg.runtime.choices.items():
+        if option is None or group.startswith("hydra/"):
+            continue
+        options = loader.get_group_options(group)
+        if option in options:
+            continue
+        if group in given:
+            raise RlrunError(
+                f"{group}={option}: no such option; choose one of: {', '.join(options)}"
+            )
+        if group == "hyperparams":
+            log.info("no tuned preset hyperparams=%s: the agent's defaults apply", option)
 
 
 def one_line(e: BaseException) -> str:
@@ -109,13 +158,44 @@ def main() -> None:
         if not finish_sweep():
             print(f"rlrun: error: {one_line(e)}", file=sys.stderr)
             sys.exit(2)
+    except OSError as e:
+        if e.filename is None or finish_sweep():
+            raise
+        # e.g. an output directory that cannot be created (hydra.run.dir=/proc/x), a full disk
+        print(f"rlrun: error: {os_error_line(e, sys.argv)}", file=sys.stderr)
+        sys.exit(2)
     except Exception as e:
-        if str(e).startswith("Only one of --run, --multirun, --cfg"):  # Hydra's flag check
-            print(f"rlrun: error: {e}", file=sys.stderr)
+        message = hydra_input_error(e, sys.argv)
+        if message is not None:
+            print(f"rlrun: error: {message}", file=sys.stderr)
             sys.exit(2)
         if not finish_sweep():
             raise  # not the user's input but a bug: its traceback is what we want to see
     report_failed_jobs()
+
+
+def hydra_input_error(e: Exception, argv: list[str]) -> str | None:
+    """The one line for an input error that Hydra raises as a plain exception, else None."""
+    if str(e).startswith("Only one of --run, --multirun, --cfg"):  # Hydra's flag check
+        return str(e)
+    if str(e).startswith("Config group override must be a string or a list. Got NoneType"):
+        arg = next((a for a in argv[1:] if re.fullmatch(r"[+]*[\w/]+=null", a)), "<group>=null")
+        group = arg.split("=")[0].lstrip("+")
+        return (
+            f"{arg}: a config group cannot be set to null; leave it out, "
+            f"or remove the option a default or preset chose with ~{group}"
+        )
+    return None
+
+
+def os_error_line(e: OSError, argv: list[str]) -> str:
+    """`e` in one line, naming the output-directory key when the file lies under it."""
+    line = f"cannot write {e.filename}: {e.strerror or e}"
+    for arg in argv[1:]:
+        key, _, value = arg.partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and str(e.filename).startswith(value):
+            return f"{key}={value}: {line}; choose a directory you can write to"
+    return line
 
 
 def raise_interrupted(signum: int, _frame: object) -> None:
@@ -146,7 +226,8 @@ CONFIG_GROUPS = (
 
 def resume_argv(argv: list[str]) -> list[str]:
     """`rlrun resume=<run_dir> [overrides]` -> the same run's saved config as the primary config,
-    written back into its own directory. The original .hydra/ files are kept; once the
+    written back into its own directory (`resume=<run_dir>/checkpoints/step_<N>.pt`: from that
+    checkpoint rather than the latest). The original .hydra/ files are kept; once the
     checkpoint accepts the config, it is saved as .hydra/resume/config.yaml, which a later
     resume starts from."""
     found = [a for a in argv[1:] if re.match(r"[+~]*resume=", a)]
@@ -158,14 +239,25 @@ def resume_argv(argv: list[str]) -> list[str]:
         raise RlrunError("resume: a resumed run writes into its own directory; drop hydra.run.dir")
     if "${" in found[0] or found[0].endswith("\\"):
         raise RlrunError(f"resume: cannot use the path in {found[0]!r}; rename the directory")
-    run_dir = Path(found[0].split("=", 1)[1]).expanduser().resolve()
+    target = Path(found[0].split("=", 1)[1]).expanduser().resolve()
+    run_dir = target
+    if target.suffix == ".pt":  # resume=<run_dir>/checkpoints/step_<N>.pt: from that file
+        if target.parent.name != "checkpoints":
+            raise RlrunError(
+                f"resume: {target} is not in a run's checkpoints/; give the run directory or "
+                "<run_dir>/checkpoints/<file>.pt"
+            )
+        run_dir = target.parent.parent
     hydra_dir = run_dir / ".hydra"
     config_dir = (
         hydra_dir / "resume" if (hydra_dir / "resume" / "config.yaml").exists() else hydra_dir
     )
     if not (config_dir / "config.yaml").exists():
         raise RlrunError(f"resume: {run_dir} is not an rlrun run directory (no .hydra/config.yaml)")
-    quoted = "'" + str(run_dir).replace("'", "\\'") + "'"
+
+    def quoted(path: Path) -> str:
+        return "'" + str(path).replace("'", "\\'") + "'"
+
     rest = [a for a in argv[1:] if a != found[0]]
     groups = [a for a in rest if a.split("=", 1)[0].lstrip("+~") in CONFIG_GROUPS]
     if groups:
@@ -178,8 +270,8 @@ def resume_argv(argv: list[str]) -> list[str]:
         f"--config-path={config_dir}",
         "--config-name=config",
         *rest,
-        f"++resume={quoted}",
-        f"hydra.run.dir={quoted}",
+        f"++resume={quoted(target)}",
+        f"hydra.run.dir={quoted(run_dir)}",
         "hydra.output_subdir=null",  # the run's own .hydra/ stays; rlrun saves .hydra/resume/
         "hydra.job.name=rlrun",
     ]

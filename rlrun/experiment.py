@@ -3,6 +3,7 @@ Returns the objective."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import sys
@@ -15,7 +16,17 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlrun.config.registry import AGENTS, RUNNERS, load_impl
 from rlrun.config.run import RunConfig
-from rlrun.records import read_json, write_json, write_summary
+from rlrun.errors import RlrunError
+from rlrun.records import (
+    FINISHED,
+    RunDirInUse,
+    read_json,
+    read_summary,
+    run_dir_lock,
+    write_json,
+    write_summary,
+    write_text,
+)
 from rlrun.validate import validate
 
 if TYPE_CHECKING:
@@ -45,45 +56,54 @@ def run(
     # A resume that is refused (finished run, other config, bad checkpoint) must leave the run's
     # records as they were: they are written only once the checkpoint has been accepted.
     record = cfg.get("resume") is None
-    try:
-        rc = validate(cfg)  # before anything heavy: a config error costs no torch import
-        summary.update(
-            agent=rc.agent.name,
-            env=rc.env.id,
-            seed=rc.seed,
-            total_timesteps=rc.total_timesteps,
-        )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if record:
-            write_provenance(run_dir, cfg, overrides or [])
-        runner, logger = build(rc, cfg, run_dir, on_eval)
-        if not record:
-            record = True
-            write_provenance(run_dir, cfg, overrides or [])
-            summary["resumed_from_step"] = runner.step
-        result = runner.train()
-        status = "stopped" if result.stopped_early else "completed"
-        summary.update(status=status, **result.to_dict())
-        ev = result.final_eval
-        assert ev is not None  # the final evaluation always runs
-        summary["objective"] = ev.mean_return
-        print_summary(rc, result.to_dict(), run_dir)
-        return ev.mean_return
-    except BaseException as e:
-        summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
-        if isinstance(e, KeyboardInterrupt):
-            summary["status"] = "interrupted"
-        if runner is not None:
-            summary["steps"] = runner.step  # where a resume would continue from
-        raise
-    finally:
-        summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
-        if logger is not None:
-            if logger.opened:
-                logger.hparams_end(summary["status"])
-            logger.close()
-        if record:
-            write_summary(run_dir, summary)
+    with contextlib.ExitStack() as stack:
+        try:
+            rc = validate(cfg)  # before anything heavy: a config error costs no torch import
+            summary.update(
+                agent=rc.agent.name,
+                env=rc.env.id,
+                seed=rc.seed,
+                total_timesteps=rc.total_timesteps,
+            )
+            run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                stack.enter_context(run_dir_lock(run_dir))
+            except RunDirInUse as e:
+                record = False  # the run's records are the other process's
+                raise RlrunError(f"{e}; wait for it to end or stop it") from None
+            if record:
+                write_provenance(run_dir, cfg, overrides or [])
+            runner, logger = build(rc, cfg, run_dir, on_eval)
+            if not record:
+                record = True
+                write_provenance(run_dir, cfg, overrides or [])
+                summary["resumed_from_step"] = runner.step
+            result = runner.train()
+            status = "stopped" if result.stopped_early else "completed"
+            summary.update(status=status, **result.to_dict())
+            ev = result.final_eval
+            assert ev is not None  # the final evaluation always runs
+            summary["objective"] = ev.mean_return
+            print_summary(rc, result.to_dict(), run_dir)
+            return ev.mean_return
+        except BaseException as e:
+            summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
+            if isinstance(e, KeyboardInterrupt):
+                summary["status"] = "interrupted"
+            if runner is not None:
+                summary["steps"] = runner.step  # where a resume would continue from
+            raise
+        finally:
+            summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
+            if logger is not None:
+                if logger.opened:
+                    logger.hparams_end(summary["status"])
+                logger.close()
+            if record:
+                try:
+                    write_summary(run_dir, summary)
+                except OSError as e:  # a full disk: the error that led here says more
+                    log.warning("could not write %s/summary.json: %s", run_dir, e.strerror or e)
 
 
 def build(
@@ -107,11 +127,14 @@ def build(
     device = resolve_device(rc.device)
     ckpt = None
     if rc.resume is not None:
-        ckpt = checkpoint.load(Path(rc.resume) / "checkpoints" / "last.pt", device)
-        checkpoint.check_resumable(ckpt, rc)
+        path, ckpt = checkpoint.load_for_resume(Path(rc.resume), device)
+        previous = read_summary(run_dir)
+        checkpoint.check_resumable(
+            ckpt, rc, ended=previous is not None and previous.get("status") in FINISHED
+        )
+        log.info("resuming from %s (step %d)", path, ckpt["step"])
         # what the next resume starts from (e.g. a longer total_timesteps)
-        (run_dir / ".hydra" / "resume").mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, run_dir / ".hydra" / "resume" / "config.yaml")
+        write_text(run_dir / ".hydra" / "resume" / "config.yaml", OmegaConf.to_yaml(cfg))
     # The event file is opened at the first write, once the runner is built: a run refused while
     # building (an agent the env does not suit) leaves no TensorBoard run behind.
     logger = TensorBoardLogger(run_dir, purge_step=None if ckpt is None else ckpt["step"] + 1)
@@ -145,7 +168,6 @@ def build(
         logger.hparams_start(flatten(resolved))
     else:
         runner.load_checkpoint(ckpt)
-        log.info("resumed from step %d of %s", ckpt["step"], rc.resume)
     return runner, logger
 
 

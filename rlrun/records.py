@@ -19,6 +19,7 @@ from typing import IO, Any
 FINISHED = ("completed", "stopped")
 
 SUMMARY = "summary.json"
+LOCK = ".rlrun.lock"  # held by the process writing into a run directory
 
 
 @contextlib.contextmanager
@@ -47,6 +48,40 @@ def write_text(path: Path, text: str) -> None:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomically, indented; non-finite floats become null (JSON has no NaN)."""
     write_text(path, json.dumps(_finite(data), indent=2) + "\n")
+
+
+class RunDirInUse(Exception):
+    """Another process holds the run directory's lock."""
+
+
+@contextlib.contextmanager
+def run_dir_lock(run_dir: Path) -> Iterator[None]:
+    """Hold `run_dir`'s lock (an flock, so a killed holder releases it) or raise RunDirInUse
+    naming the holder: two processes writing one run's checkpoints and records would tear them.
+    Where flock does not exist (Windows) runs are not locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = run_dir / LOCK
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise RunDirInUse(
+                f"{run_dir} is in use by another rlrun process (pid {holder})"
+            ) from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -218,6 +218,10 @@ class PrunedSweeper(Sweeper):
             )
         distributions = {k: distribution(k, v) for k, v in space.items()}
         cfg = self.config
+        if cfg.eval.every_steps is None:
+            raise ConfigError(
+                "eval.every_steps", "a pruned search needs periodic evaluations; set it"
+            )
         base_seed = int(cfg.seed)
         seeds = [base_seed + i for i in range(s.seeds)]
         stride = math.ceil(int(cfg.total_timesteps) / int(cfg.eval.every_steps)) + 1

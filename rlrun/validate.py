@@ -4,6 +4,7 @@ every problem one line naming the full key. Torch-free: it runs on the error pat
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -30,6 +31,8 @@ from rlrun.config.run import (
     VideoConfig,
 )
 from rlrun.errors import ConfigError
+
+log = logging.getLogger("rlrun")
 
 # Config groups validated by their own registered schema (the rest of RunConfig by its own).
 COMPONENTS = ("agent", "env", "exploration", "encoder", "bonus")
@@ -118,6 +121,8 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
     )
     if not DEVICE_PATTERN.match(run.device):
         raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    for warning in agent.check(run):
+        log.warning(warning)
     return run
 
 

@@ -52,8 +52,8 @@ def build(schema: type, values: Any, prefix: str) -> Any:
     except MissingMandatoryValue as e:
         key = key_of(prefix, e.key)
         raise ConfigError(key, f"has no value; set it: {key}=<value>") from None
-    except ValidationError as e:
-        raise ConfigError(key_of(prefix, e.key), first_line(e)) from None
+    except ValidationError as e:  # full_key: a nested field's (eval.every_steps) whole path
+        raise ConfigError(key_of(prefix, e.full_key or e.key), first_line(e)) from None
     except OmegaConfBaseException as e:
         raise ConfigError(prefix, first_line(e)) from None
     check_ranges(obj, prefix)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rlrun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rlrun.config.run import RunConfig
 
 C = TypeVar("C", bound=type)
 T = TypeVar("T")
@@ -75,6 +78,11 @@ class AgentConfig(ComponentConfig):
     default_exploration: ClassVar[dict[str, Any]]
     runner: ClassVar[str]  # the loop that drives it (RUNNERS)
     uses_encoder: ClassVar[bool]  # whether `encoder=` means anything to it (networks do)
+
+    def check(self, run: RunConfig) -> list[str]:
+        """Constraints between this agent's values and the rest of the run's (rlrun.config.checks):
+        a ConfigError for values that cannot work, warnings for values that waste the run."""
+        return []
 
 
 AGENTS: Registry[AgentConfig] = Registry("agent")

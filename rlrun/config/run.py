@@ -35,10 +35,10 @@ class EnvConfig:
 
 @dataclass
 class EvalConfig:
-    every_steps: int = param(10_000, gt=0)
+    every_steps: int | None = param(10_000, gt=0)  # null: only the final evaluation
     episodes: int = param(10, gt=0)
     num_envs: int = param(8, gt=0)  # eval episodes run this many at a time
-    seed: int | None = None  # default: the run's seed + 10_000, apart from training envs
+    seed: int | None = param(None, ge=0)  # default: the run's seed + 10_000, apart from training
 
 
 @dataclass
@@ -68,6 +68,13 @@ class LoggerConfig:
 
 
 @dataclass
+class SweepConfig:
+    # the same `rlrun -m` command and hydra.sweep.dir again: jobs that failed run again (true), or
+    # are left as they were (false); finished jobs are skipped, interrupted ones resume
+    rerun_failed: bool = True
+
+
+@dataclass
 class RunConfig:
     agent: AgentConfig
     env: EnvConfig
@@ -82,12 +89,24 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
-    resume: str | None = None  # a run directory to continue from its last checkpoint
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    resume: str | None = None  # a run directory to continue from its latest checkpoint, or a .pt
 
     @property
     def eval_seed(self) -> int:
         """Evaluation envs (and videos) are seeded apart from the training envs."""
         return self.eval.seed if self.eval.seed is not None else self.seed + 10_000
 
+
+# What a resumed run (or a continued sweep's job) may change; anything else must match.
+RESUMABLE = (
+    "total_timesteps",
+    "eval",
+    "logger",
+    "checkpoint",
+    "video",
+    "device",
+    "torch_threads",
+)
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")

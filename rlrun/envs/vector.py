@@ -68,8 +68,13 @@ def make_env(cfg: EnvConfig) -> gym.Env:
         env = gym.make(cfg.id, **make_kwargs(cfg))
     except (gym.error.Error, ModuleNotFoundError) as e:
         raise ConfigError("env.id", f"cannot make {cfg.id!r}: {e}") from None
-    except TypeError as e:
-        raise ConfigError("env.kwargs", f"{cfg.id} rejected its arguments: {e}") from None
+    except Exception as e:  # noqa: BLE001 - any constructor error here comes from env.kwargs
+        why = f"{type(e).__name__}: {e}".strip().splitlines()[0]
+        if not cfg.kwargs:
+            raise ConfigError("env.id", f"making {cfg.id!r} failed: {why}") from None
+        raise ConfigError(
+            "env.kwargs", f"{cfg.id} rejected its arguments {dict(cfg.kwargs)}: {why}"
+        ) from None
     return wrap_env(env, cfg, factories)
 
 

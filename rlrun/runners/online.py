@@ -63,7 +63,7 @@ class LoopState:
     step: int = 0
     obs: np.ndarray | None = None  # the vector env's current observation
     next_log: int = 0
-    next_eval: int = 0
+    next_eval: int | None = 0
     next_checkpoint: int | None = None
     next_video: int | None = None
     elapsed_s: float = 0.0  # training time before this process (resumed runs)
@@ -118,7 +118,7 @@ class OnlineRunner:
             return (s.step // every + 1) * every
 
         s.next_log = after(cfg.logger.log_every_steps)
-        s.next_eval = after(cfg.eval.every_steps)
+        s.next_eval = None if cfg.eval.every_steps is None else after(cfg.eval.every_steps)
         s.next_checkpoint = (
             None if cfg.checkpoint.every_steps is None else after(cfg.checkpoint.every_steps)
         )
@@ -183,7 +183,12 @@ class OnlineRunner:
                             refresh=False,
                         )
                 stop = False
-                if s.step >= s.next_eval and s.step < cfg.total_timesteps:
+                if (
+                    s.next_eval is not None
+                    and s.step >= s.next_eval
+                    and s.step < cfg.total_timesteps
+                ):
+                    assert cfg.eval.every_steps is not None  # else no next_eval
                     s.next_eval += cfg.eval.every_steps
                     ev = self._evaluate(s.step, start)
                     stop = self.on_eval is not None and self.on_eval(s.step, ev)
@@ -207,11 +212,15 @@ class OnlineRunner:
             # only a second one stops it.
             bar.close()
             r = s.result
-            r.steps = s.step
-            r.wall_time_s = time.perf_counter() - start
-            r.sps = s.step / r.wall_time_s
-            self._evaluate(s.step, start)  # the final evaluation is the run's result
-            self._save(start)
+            # Resumed from the checkpoint taken after the final evaluation (a run killed before it
+            # wrote its summary): the result is all there.
+            evaluated = bool(r.evaluations) and r.evaluations[-1][0] == s.step
+            if not (s.step >= cfg.total_timesteps and evaluated):
+                r.steps = s.step
+                r.wall_time_s = time.perf_counter() - start
+                r.sps = s.step / r.wall_time_s
+                self._evaluate(s.step, start)  # the final evaluation is the run's result
+                self._save(start)
         return r
 
     def _add_bonus(self, t: Transition) -> Transition:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlrun.config.checks import check_replay
 from rlrun.config.fields import ACTIVATIONS, param
 from rlrun.config.registry import AgentConfig, register_agent
+from rlrun.config.run import RunConfig
 
 
 @dataclass
@@ -23,6 +25,9 @@ class ContinuousControlConfig(AgentConfig):
     tau: float = param(0.005, gt=0, le=1)
     net_arch: list[int] = field(default_factory=lambda: [400, 300], metadata={"gt": 0})
     activation: str = param("relu", choices=ACTIVATIONS)
+
+    def check(self, run: RunConfig) -> list[str]:
+        return check_replay(self, run)
 
 
 # Their networks take the flattened Box observation: no encoder choice (yet).

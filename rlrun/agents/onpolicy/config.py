@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlrun.config.checks import check_rollout
 from rlrun.config.fields import ACTIVATIONS, param
 from rlrun.config.registry import AgentConfig, register_agent
+from rlrun.config.run import RunConfig
 
 
 @dataclass
@@ -33,6 +35,9 @@ class OnPolicyConfig(AgentConfig):
     action_bounds: str = param("clip", choices=("clip", "tanh"))  # how Box bounds are kept
     normalize_obs: bool = False  # running mean/std, frozen for evaluation, saved with the agent
     normalize_reward: bool = False  # scaled by the std of the discounted return
+
+    def check(self, run: RunConfig) -> list[str]:
+        return check_rollout(self, run)
 
 
 _ON_POLICY: dict[str, Any] = {

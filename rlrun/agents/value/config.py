@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rlrun.config.checks import check_replay
 from rlrun.config.fields import ACTIVATIONS, param
 from rlrun.config.registry import AgentConfig, register_agent
+from rlrun.config.run import RunConfig
+from rlrun.errors import ConfigError
 
 
 @register_agent(
@@ -40,3 +43,18 @@ class DQNConfig(AgentConfig):
     prioritized_replay: bool = False  # proportional PER (Schaul et al. 2016)
     prioritized_alpha: float = param(0.6, ge=0)  # how much priorities count (0: uniform)
     prioritized_beta: float = param(0.4, ge=0, le=1)  # IS-weight exponent, annealed to 1
+
+    def check(self, run: RunConfig) -> list[str]:
+        warnings = check_replay(self, run)
+        if self.n_step > self.buffer_size:
+            raise ConfigError(
+                "agent.n_step",
+                f"{self.n_step} is larger than agent.buffer_size={self.buffer_size}: an n-step "
+                "return cannot span more transitions than the buffer holds",
+            )
+        if self.target_update_interval > run.total_timesteps:
+            warnings.append(
+                f"agent.target_update_interval={self.target_update_interval} > total_timesteps="
+                f"{run.total_timesteps}: the target network is never updated"
+            )
+        return warnings

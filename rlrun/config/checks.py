@@ -1,0 +1,54 @@
+"""Constraints between fields of a run (a batch and the buffer it is drawn from, a minibatch and
+the rollout it splits), checked before training. Values that cannot work raise a ConfigError;
+values that work but waste the run come back as warnings. Torch-free, as all of rlrun.config."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rlrun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rlrun.config.run import RunConfig
+
+
+def check_replay(agent: Any, run: RunConfig) -> list[str]:
+    """An off-policy agent's batch, buffer and warm-up against each other and the budget."""
+    if agent.batch_size > agent.buffer_size:
+        raise ConfigError(
+            "agent.batch_size",
+            f"{agent.batch_size} is larger than agent.buffer_size={agent.buffer_size}: a batch "
+            "cannot come from fewer transitions; raise buffer_size or lower batch_size",
+        )
+    warnings = []
+    if agent.learning_starts >= run.total_timesteps:
+        warnings.append(
+            f"agent.learning_starts={agent.learning_starts} >= total_timesteps="
+            f"{run.total_timesteps}: the agent never trains"
+        )
+    return warnings
+
+
+def check_rollout(agent: Any, run: RunConfig) -> list[str]:
+    """An on-policy agent's minibatch against its rollout (n_steps x env.num_envs rows)."""
+    rows = agent.n_steps * run.env.num_envs
+    if agent.batch_size is not None and agent.batch_size > rows:
+        raise ConfigError(
+            "agent.batch_size",
+            f"{agent.batch_size} is larger than a rollout (agent.n_steps={agent.n_steps} x "
+            f"env.num_envs={run.env.num_envs} = {rows} rows); lower batch_size or raise n_steps",
+        )
+    if rows > run.total_timesteps:
+        raise ConfigError(
+            "total_timesteps",
+            f"{run.total_timesteps} is less than one rollout (agent.n_steps={agent.n_steps} x "
+            f"env.num_envs={run.env.num_envs} = {rows} steps): the agent would never update",
+        )
+    warnings = []
+    if agent.batch_size is not None and rows % agent.batch_size:
+        warnings.append(
+            f"a rollout of {rows} rows (agent.n_steps x env.num_envs) is not a multiple of "
+            f"agent.batch_size={agent.batch_size}: each epoch ends with a minibatch of "
+            f"{rows % agent.batch_size}"
+        )
+    return warnings

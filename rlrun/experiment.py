@@ -96,9 +96,14 @@ def run(
         finally:
             summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
             if logger is not None:
-                if logger.opened:
-                    logger.hparams_end(summary["status"])
-                logger.close()
+                try:
+                    if logger.opened:
+                        logger.hparams_end(summary["status"])
+                    logger.close()
+                except RlrunError as e:
+                    if summary["status"] in FINISHED:
+                        raise
+                    log.warning("%s", e)  # a full disk: the error that led here says more
             if record:
                 try:
                     write_summary(run_dir, summary)

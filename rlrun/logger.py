@@ -7,12 +7,15 @@ one row per job, with the last value of each scalar tag as its metrics.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
+from rlrun.errors import RlrunError
 from rlrun.records import FINISHED
 
 
@@ -39,8 +42,20 @@ class TensorBoardLogger:
         assert writer is not None  # created with the SummaryWriter, None only once closed
         return writer
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The event file is written by a background thread, which reports a failed write (a
+        full disk) at the next call: one line naming the directory instead of its traceback."""
+        try:
+            yield
+        except OSError as e:
+            raise RlrunError(
+                f"could not write TensorBoard events in {self.run_dir}: {e.strerror or e}"
+            ) from None
+
     def scalar(self, tag: str, value: float, step: int) -> None:
-        self.writer.add_scalar(tag, value, step)
+        with self._writing():
+            self.writer.add_scalar(tag, value, step)
 
     def gif(self, tag: str, data: bytes, step: int) -> None:
         """An animated GIF, shown (and played) in TensorBoard's Images tab."""
@@ -50,10 +65,12 @@ class TensorBoardLogger:
         height, width = iio.improps(data, extension=".gif", index=0).shape[:2]
         image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=data)
         summary = Summary(value=[Summary.Value(tag=tag, image=image)])
-        self._file_writer().add_summary(summary, step)
+        with self._writing():
+            self._file_writer().add_summary(summary, step)
 
     def text(self, tag: str, text: str) -> None:
-        self.writer.add_text(tag, text)
+        with self._writing():
+            self.writer.add_text(tag, text)
 
     def hparams_start(self, params: dict[str, Any]) -> None:
         """This run's session: its hyperparameters. No experiment summary is written, on purpose.
@@ -67,7 +84,8 @@ class TensorBoardLogger:
         scalar tag, each job showing its last value (eval/mean_return, eval/success_rate, ...).
         """
         _, session_start, _ = hparams(params, {})
-        self._file_writer().add_summary(session_start)
+        with self._writing():
+            self._file_writer().add_summary(session_start)
 
     def hparams_end(self, status: str) -> None:
         _, _, session_end = hparams({}, {})
@@ -76,12 +94,14 @@ class TensorBoardLogger:
             from tensorboard.plugins.hparams import api_pb2
 
             session_end.value[0].metadata.plugin_data.content = _end_info(api_pb2.STATUS_FAILURE)
-        self._file_writer().add_summary(session_end)
+        with self._writing():
+            self._file_writer().add_summary(session_end)
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.flush()
-            self._writer.close()
+            with self._writing():
+                self._writer.flush()
+                self._writer.close()
 
 
 def _end_info(status: int) -> bytes:

@@ -198,7 +198,13 @@ RESUME_CASES = {
         "agent.n_step=3",
         "agent.prioritized_replay=true",
     ],
-    "ppo": ["agent=ppo", "env=cartpole", "env.num_envs=2", "total_timesteps=3000"],
+    "ppo": [
+        "agent=ppo",
+        "env=cartpole",
+        "env.num_envs=2",
+        "agent.batch_size=64",  # the preset's 256 is all 8 envs' rollout
+        "total_timesteps=3000",
+    ],
     "ppo_normalized": [
         "agent=ppo",
         "env=pendulum",

@@ -103,6 +103,7 @@ def test_wrappers_and_async_from_the_command_line_train_and_checkpoint(tmp_path)
         "env.vectorization=async",
         "env.wrappers=[{_target_: gymnasium.wrappers.ClipReward, min_reward: 0, max_reward: 0.5}]",
         "agent.n_steps=64",
+        "agent.batch_size=64",
         "total_timesteps=512",
         "eval.every_steps=256",
         "eval.episodes=2",

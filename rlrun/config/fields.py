@@ -53,11 +53,20 @@ def build(schema: type, values: Any, prefix: str) -> Any:
         key = key_of(prefix, e.key)
         raise ConfigError(key, f"has no value; set it: {key}=<value>") from None
     except ValidationError as e:  # full_key: a nested field's (eval.every_steps) whole path
-        raise ConfigError(key_of(prefix, e.full_key or e.key), first_line(e)) from None
+        key = e.full_key or e.key
+        if isinstance(key, int) or str(key).isdigit():  # OmegaConf names a list item by index only
+            key = list_item(values, int(key)) or key
+        raise ConfigError(key_of(prefix, key), first_line(e)) from None
     except OmegaConfBaseException as e:
         raise ConfigError(prefix, first_line(e)) from None
     check_ranges(obj, prefix)
     return obj
+
+
+def list_item(values: dict[str, Any], index: int) -> str | None:
+    """`name[index]` for the one list in `values` long enough to have that item, else None."""
+    names = [k for k, v in values.items() if isinstance(v, list) and len(v) > index]
+    return f"{names[0]}[{index}]" if len(names) == 1 else None
 
 
 def suggest(key: str, known: list[str], prefix: str = "") -> str:

@@ -447,7 +447,31 @@ def save(path: Path, payload: dict[str, Any]) -> None:
     """Write atomically: a temporary file in the same directory, synced, then renamed over
     `path`. A crash at any moment leaves either the old file or the new one, never half."""
     with atomic_file(path, "wb") as f:
-        torch.save({"format": FORMAT, **payload}, f)
+        out = _WriteErrors(f)
+        try:
+            torch.save({"format": FORMAT, **payload}, out)  # type: ignore[arg-type]
+        except RuntimeError:
+            if out.error is not None:  # torch reports a failed write (a full disk) as this
+                raise out.error from None
+            raise
+
+
+class _WriteErrors:
+    """A binary file that keeps the OSError of a failed write."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return int(self.f.write(data))
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def link(src: Path, dst: Path) -> None:

@@ -26,6 +26,7 @@ from omegaconf.errors import (
 
 from rlrun.callbacks import finish_sweep
 from rlrun.errors import Interrupted, RlrunError
+from rlrun.records import RunDirInUse, run_dir_holder
 from rlrun.validate import unknown_key_message
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, raise_interrupted)
     try:
         sys.argv = resume_argv(sys.argv)
+        refuse_run_dir_in_use(sys.argv)
         app()
     except Interrupted as e:
         sys.exit(128 + e.signum)  # 130 for SIGINT, 143 for SIGTERM
@@ -275,6 +277,22 @@ def resume_argv(argv: list[str]) -> list[str]:
         "hydra.output_subdir=null",  # the run's own .hydra/ stays; rlrun saves .hydra/resume/
         "hydra.job.name=rlrun",
     ]
+
+
+def refuse_run_dir_in_use(argv: list[str]) -> None:
+    """A single run into a directory another rlrun process is writing is refused before Hydra
+    writes its .hydra/ files there (the lock itself is taken by `experiment.run`)."""
+    if {"-m", "--multirun"} & set(argv):
+        return
+    for arg in argv[1:]:
+        if arg.startswith("hydra.run.dir="):
+            value = arg.split("=", 1)[1]
+            if len(value) > 1 and value[0] == value[-1] == "'":
+                value = value[1:-1].replace("\\'", "'")
+            path = Path(value).expanduser()
+            holder = run_dir_holder(path)
+            if holder is not None:
+                raise RlrunError(str(RunDirInUse(path, holder)))
 
 
 def report_failed_jobs() -> None:

@@ -70,7 +70,7 @@ def run(
                 stack.enter_context(run_dir_lock(run_dir))
             except RunDirInUse as e:
                 record = False  # the run's records are the other process's
-                raise RlrunError(f"{e}; wait for it to end or stop it") from None
+                raise RlrunError(str(e)) from None
             if record:
                 write_provenance(run_dir, cfg, overrides or [])
             runner, logger = build(rc, cfg, run_dir, on_eval)

@@ -53,6 +53,13 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 class RunDirInUse(Exception):
     """Another process holds the run directory's lock."""
 
+    def __init__(self, run_dir: Path, holder: str) -> None:
+        super().__init__(
+            f"{run_dir} is in use by another rlrun process (pid {holder}); "
+            "wait for it to end or stop it"
+        )
+        self.holder = holder
+
 
 @contextlib.contextmanager
 def run_dir_lock(run_dir: Path) -> Iterator[None]:
@@ -71,9 +78,7 @@ def run_dir_lock(run_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "unknown"
-            raise RunDirInUse(
-                f"{run_dir} is in use by another rlrun process (pid {holder})"
-            ) from None
+            raise RunDirInUse(run_dir, holder) from None
         f.truncate(0)
         f.write(str(os.getpid()))
         f.flush()
@@ -82,6 +87,17 @@ def run_dir_lock(run_dir: Path) -> Iterator[None]:
         finally:
             f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run_dir_holder(run_dir: Path) -> str | None:
+    """The pid holding `run_dir`'s lock, or None when no process does."""
+    if not (run_dir / LOCK).exists():
+        return None
+    try:
+        with run_dir_lock(run_dir):
+            return None
+    except RunDirInUse as e:
+        return e.holder
 
 
 def read_json(path: Path) -> dict[str, Any]:

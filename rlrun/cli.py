@@ -25,7 +25,7 @@ from omegaconf.errors import (
 )
 
 from rlrun.callbacks import finish_sweep
-from rlrun.errors import Interrupted, RlrunError
+from rlrun.errors import Interrupted, RlrunError, requeue_handler
 from rlrun.records import RunDirInUse, run_dir_holder
 from rlrun.validate import unknown_key_message
 
@@ -70,6 +70,11 @@ def app(cfg: DictConfig) -> float:
             if objective is not None:
                 return objective
         return run(cfg, job_dir, overrides=list(hydra_cfg.overrides.task))
+    except Interrupted as e:
+        requeue = requeue_handler()
+        if requeue is not None and e.signum == getattr(signal, "SIGUSR2", None):
+            requeue(e.signum, None)  # submitit's: the job runs again and resumes (rlrun.sweep)
+        raise
     except RlrunError as e:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise  # the sweep goes on with the other jobs; JobReport names this one

@@ -1,5 +1,9 @@
 """User-facing errors: each is reported as one line, with a non-zero exit and no traceback."""
 
+import signal
+from collections.abc import Callable
+from typing import Any
+
 from hydra.errors import CompactHydraException
 
 
@@ -29,3 +33,11 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+def requeue_handler() -> Callable[[int, Any], Any] | None:
+    """The Python handler a job scheduler installed for SIGUSR2, if any: submitit's, which
+    requeues a Slurm job that is preempted or about to time out (its checkpointing protocol)."""
+    usr2 = getattr(signal, "SIGUSR2", None)
+    handler = None if usr2 is None else signal.getsignal(usr2)
+    return handler if callable(handler) else None

@@ -210,3 +210,49 @@ def test_resume_falls_back_past_a_damaged_last_checkpoint(tmp_path, spelling):
     # TensorBoard drops the abandoned steps past the checkpoint: one point per step
     steps = [s for s, _ in read_scalars(run_dir)["eval/mean_return"]]
     assert steps == [2000, 4000, 6000, 8000, 10000, 12000], steps
+
+
+# What submitit does on SIGUSR2 (Slurm's warning before a preemption or the time limit): its
+# handler requeues the job and exits. Installed before rlrun starts, as submitit's is.
+SCHEDULER = """
+import signal, sys
+from pathlib import Path
+
+marker = Path(sys.argv[1])
+
+def requeue(signum, frame):
+    marker.write_text(str(signum))
+    sys.exit(3)
+
+signal.signal(signal.SIGUSR2, requeue)
+sys.argv = ["rlrun", *sys.argv[2:]]
+from rlrun.cli import main
+main()
+"""
+
+
+def test_a_scheduler_signal_checkpoints_before_the_scheduler_requeues(tmp_path):
+    from rlrun.checkpoint import load
+
+    run_dir, marker = tmp_path / "run", tmp_path / "requeued"
+    args = job(total_timesteps=10_000_000, checkpoint__every_steps=1_000_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCHEDULER, str(marker), *args, f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(run_dir.glob("events.out.tfevents.*")):
+        time.sleep(0.1)  # training has started
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGUSR2)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 3, stderr[-2000:]  # the scheduler's handler ran, after rlrun's
+    assert marker.read_text() == str(int(signal.SIGUSR2))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    step = load(run_dir / "checkpoints" / "last.pt")["step"]
+    assert 0 < step == summary["steps"] < 1_000_000  # saved at the signal, not at an interval

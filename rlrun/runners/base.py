@@ -22,6 +22,7 @@ from rlrun.agents.base import Agent
 from rlrun.checkpoint import Checkpoints
 from rlrun.config.run import RunConfig
 from rlrun.envs.vector import finished, is_success
+from rlrun.errors import requeue_handler
 from rlrun.logger import TensorBoardLogger
 from rlrun.video import VideoRecorder
 
@@ -123,11 +124,15 @@ class Runner(Protocol):
 @contextlib.contextmanager
 def interrupts(handler: Callable[[int], None]) -> Iterator[None]:
     """Route SIGINT and SIGTERM to `handler` while training (main thread only: elsewhere, e.g.
-    in a Ray worker, Python cannot install signal handlers and the defaults stay)."""
+    in a Ray worker, Python cannot install signal handlers and the defaults stay); SIGUSR2 too
+    when a scheduler handles it (`requeue_handler`), so the run checkpoints before the scheduler
+    requeues it (`rlrun.cli.app` hands the signal on once the run's records are written)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signums = (signal.SIGINT, signal.SIGTERM)
+    signums = [signal.SIGINT, signal.SIGTERM]
+    if requeue_handler() is not None:
+        signums.append(signal.SIGUSR2)
     previous = {n: signal.signal(n, lambda n, _frame: handler(n)) for n in signums}
     try:
         yield

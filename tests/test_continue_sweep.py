@@ -256,3 +256,22 @@ def test_a_scheduler_signal_checkpoints_before_the_scheduler_requeues(tmp_path):
     assert summary["status"] == "interrupted"
     step = load(run_dir / "checkpoints" / "last.pt")["step"]
     assert 0 < step == summary["steps"] < 1_000_000  # saved at the signal, not at an interval
+
+
+@needs("hydra_plugins.hydra_submitit_launcher", "submitit")
+def test_submitit_continues_a_sweep_too(tmp_path):
+    """The continuation runs inside each job, in the launcher's own processes (Slurm's path;
+    Ray's workers run the same code)."""
+    launcher = ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"]
+    args = ["-m", *launcher, *job(total_timesteps=4000), "seed=0,1", "hydra.sweep.dir=sweep"]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done, killed = job_dirs(tmp_path / "sweep")
+    kept = (done / "summary.json").read_bytes()
+    (killed / "summary.json").unlink()  # as if killed while finishing: it just finishes
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (done / "summary.json").read_bytes() == kept
+    summary = json.loads((killed / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["resumed_from_step"] == 4000
+    assert "2 jobs: 2 completed, 0 failed" in (tmp_path / "sweep" / "report.md").read_text()

@@ -449,7 +449,7 @@ def save(path: Path, payload: dict[str, Any]) -> None:
     with atomic_file(path, "wb") as f:
         out = _WriteErrors(f)
         try:
-            torch.save({"format": FORMAT, **payload}, out)  # type: ignore[arg-type]
+            torch.save({"format": FORMAT, **payload}, out)
         except RuntimeError:
             if out.error is not None:  # torch reports a failed write (a full disk) as this
                 raise out.error from None
@@ -470,8 +470,8 @@ class _WriteErrors:
             self.error = e
             raise
 
-    def flush(self) -> None:
-        self.f.flush()
+    def __getattr__(self, name: str) -> Any:  # flush, tell, seek...: the file's own
+        return getattr(self.f, name)
 
 
 def link(src: Path, dst: Path) -> None:

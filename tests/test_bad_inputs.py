@@ -89,12 +89,8 @@ BAD_INPUTS = [
         "agent.n_step: 50 is larger than agent.buffer_size=40",
     ),
     (
-        "agent=ppo agent.n_steps=4 env.num_envs=1 agent.batch_size=1000",
-        "agent.batch_size: 1000 is larger than a rollout (agent.n_steps=4 x env.num_envs=1",
-    ),
-    (
-        "agent=ppo agent.n_steps=2048 total_timesteps=1000",
-        "total_timesteps: 1000 is less than one rollout (agent.n_steps=2048 x env.num_envs=8",
+        "agent=dqn agent.n_step=200000",
+        "agent.n_step: 200000 is larger than agent.buffer_size=100000",
     ),
     # files and directories
     ("hydra.run.dir=/proc/rlrun", "hydra.run.dir=/proc/rlrun: cannot write /proc/rlrun"),
@@ -132,6 +128,31 @@ def test_bad_input_is_one_line_exit_2_and_trains_nothing(tmp_path, line, expecte
     assert one_error_line(proc).startswith(expected)
     assert not list(tmp_path.rglob("events.out.tfevents.*"))
     assert not list(tmp_path.rglob("*.pt"))
+
+
+@pytest.mark.parametrize(
+    ("line", "warning"),
+    [
+        (
+            "agent=ppo agent.n_steps=4 env.num_envs=1 agent.batch_size=1000",
+            "agent.batch_size=1000 is larger than a rollout (agent.n_steps=4 x env.num_envs=1 = 4",
+        ),
+        (
+            "agent=ppo agent.n_steps=100 env.num_envs=2 agent.batch_size=64",
+            "a rollout of 200 rows (agent.n_steps=100 x env.num_envs=2 = 200) is not a multiple",
+        ),
+        (
+            "agent=ppo agent.n_steps=2048 env.num_envs=2",
+            "total_timesteps=3000 is less than one rollout (agent.n_steps=2048 x env.num_envs=2",
+        ),
+        ("agent=dqn agent.learning_starts=5000", "agent.learning_starts=5000 >= total_timesteps"),
+    ],
+)
+def test_values_that_waste_the_run_train_with_one_warning(tmp_path, line, warning):
+    proc = run_cli(*TINY, "hydra.run.dir=run", *line.split(), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [w for w in (proc.stdout + proc.stderr).splitlines() if "WARNING" in w]
+    assert len(warnings) == 1 and warning in warnings[0], warnings
 
 
 def quick_run(run_dir: Path, *extra: str) -> None:

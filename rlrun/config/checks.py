@@ -30,25 +30,25 @@ def check_replay(agent: Any, run: RunConfig) -> list[str]:
 
 
 def check_rollout(agent: Any, run: RunConfig) -> list[str]:
-    """An on-policy agent's minibatch against its rollout (n_steps x env.num_envs rows)."""
+    """An on-policy agent's minibatch against its rollout (n_steps x env.num_envs rows). A
+    minibatch larger than the rollout is the whole rollout, as in SB3 (RL Zoo's samplers clamp
+    it so): a search may well propose one."""
     rows = agent.n_steps * run.env.num_envs
-    if agent.batch_size is not None and agent.batch_size > rows:
-        raise ConfigError(
-            "agent.batch_size",
-            f"{agent.batch_size} is larger than a rollout (agent.n_steps={agent.n_steps} x "
-            f"env.num_envs={run.env.num_envs} = {rows} rows); lower batch_size or raise n_steps",
-        )
-    if rows > run.total_timesteps:
-        raise ConfigError(
-            "total_timesteps",
-            f"{run.total_timesteps} is less than one rollout (agent.n_steps={agent.n_steps} x "
-            f"env.num_envs={run.env.num_envs} = {rows} steps): the agent would never update",
-        )
+    shape = f"agent.n_steps={agent.n_steps} x env.num_envs={run.env.num_envs} = {rows}"
     warnings = []
-    if agent.batch_size is not None and rows % agent.batch_size:
+    if rows > run.total_timesteps:
         warnings.append(
-            f"a rollout of {rows} rows (agent.n_steps x env.num_envs) is not a multiple of "
-            f"agent.batch_size={agent.batch_size}: each epoch ends with a minibatch of "
-            f"{rows % agent.batch_size}"
+            f"total_timesteps={run.total_timesteps} is less than one rollout ({shape} steps): "
+            "the agent never updates"
+        )
+    if agent.batch_size is not None and agent.batch_size > rows:
+        warnings.append(
+            f"agent.batch_size={agent.batch_size} is larger than a rollout ({shape} rows): "
+            "each minibatch is the whole rollout"
+        )
+    elif agent.batch_size is not None and rows % agent.batch_size:
+        warnings.append(
+            f"a rollout of {rows} rows ({shape}) is not a multiple of agent.batch_size="
+            f"{agent.batch_size}: each epoch ends with a minibatch of {rows % agent.batch_size}"
         )
     return warnings

@@ -277,6 +277,10 @@ class Checkpoints:
         self.keep = keep
         self.last = directory / "last.pt"
         self.best = directory / "best.pt"
+        # A process killed mid-write leaves its temporary file; this one holds the run
+        # directory's lock (rlrun.records.run_dir_lock), so no other process is writing them.
+        for stale in directory.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
 
     def save(self, step: int, payload: dict[str, Any]) -> Path:
         path = self.dir / f"step_{step}.pt"

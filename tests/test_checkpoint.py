@@ -589,3 +589,12 @@ def test_video_of_an_env_that_cannot_render_fails_before_training(tmp_path):
     one_line_error(proc, "video: tests.envs:ForeverTimeLimitDiscrete-v0 cannot render")
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
     assert not (run_dir / "checkpoints").exists()
+
+
+def test_a_killed_writers_temporary_files_go_with_the_next_process(tmp_path):
+    directory = tmp_path / "checkpoints"
+    checkpoint.Checkpoints(directory, keep=2).save(100, {"step": 100})
+    for name in (".step_200.pt.4242.tmp", ".last.pt.4242.tmp"):  # a SIGKILL mid-write
+        (directory / name).write_bytes(b"PK\x03\x04 half")
+    checkpoint.Checkpoints(directory, keep=2)
+    assert sorted(p.name for p in directory.iterdir()) == ["last.pt", "step_100.pt"]

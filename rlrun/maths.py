@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -89,3 +89,53 @@ def clipped_value_loss(
     max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2), as CleanRL and OpenAI Baselines."""
     clipped = old_values + torch.clamp(values - old_values, -clip, clip)
     return torch.max((values - returns) ** 2, (clipped - returns) ** 2)
+
+
+def conjugate_gradient(
+    matvec: Callable[[torch.Tensor], torch.Tensor],
+    b: torch.Tensor,
+    max_steps: int,
+    residual_tol: float = 1e-10,
+) -> torch.Tensor:
+    """An approximate solution x of A x = b for a symmetric positive-definite A known only by its
+    products `matvec(v) = A v` (TRPO's Fisher-vector products): conjugate gradient from x = 0,
+    at most `max_steps` products, stopping once the squared residual is below `residual_tol`."""
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = r.clone()
+    rr = r @ r
+    for _ in range(max_steps):
+        if rr < residual_tol:
+            break
+        ap = matvec(p)
+        alpha = rr / (p @ ap)
+        x += alpha * p
+        r -= alpha * ap
+        rr_next = r @ r
+        p = r + (rr_next / rr) * p
+        rr = rr_next
+    return x
+
+
+def categorical_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) of categorical distributions given by logits, per row."""
+    logp, logq = torch.log_softmax(logits_p, -1), torch.log_softmax(logits_q, -1)
+    return (logp.exp() * (logp - logq)).sum(-1)
+
+
+def diagonal_gaussian_kl(
+    mean_p: torch.Tensor, log_std_p: torch.Tensor, mean_q: torch.Tensor, log_std_q: torch.Tensor
+) -> torch.Tensor:
+    """KL(p || q) of diagonal Gaussians, summed over the action dimensions, per row:
+    log(s_q / s_p) + (s_p^2 + (m_p - m_q)^2) / (2 s_q^2) - 1/2."""
+    var_p, var_q = (2 * log_std_p).exp(), (2 * log_std_q).exp()
+    kl = log_std_q - log_std_p + (var_p + (mean_p - mean_q) ** 2) / (2 * var_q) - 0.5
+    return kl.sum(-1)
+
+
+def flat_grad(
+    y: torch.Tensor, params: Sequence[torch.Tensor], *, create_graph: bool = False
+) -> torch.Tensor:
+    """dy/d(params), flattened into one vector (the graph kept for further products)."""
+    grads = torch.autograd.grad(y, params, retain_graph=True, create_graph=create_graph)
+    return torch.cat([g.reshape(-1) for g in grads])

@@ -7,12 +7,19 @@ import torch
 
 import tests.envs  # noqa: F401  (registers the test envs)
 from rlrun.buffers import RolloutBuffer
-from rlrun.maths import compute_gae, discounted_returns
+from rlrun.maths import (
+    categorical_kl,
+    compute_gae,
+    conjugate_gradient,
+    diagonal_gaussian_kl,
+    discounted_returns,
+    flat_grad,
+)
 from rlrun.networks.encoders import FlattenEncoder
 from rlrun.networks.heads import ActorCritic
 from rlrun.normalize import ObsNormalizer, RewardScaler, RunningMeanStd
 
-from .conftest import train
+from .conftest import read_scalars, train
 
 
 def test_compute_gae_by_hand_with_truncation_and_termination():
@@ -132,7 +139,7 @@ def test_reward_scaler_divides_by_return_std_and_resets_at_episode_end():
 GAMMA = 0.9
 
 
-@pytest.mark.parametrize("agent", ["ppo", "a2c", "reinforce"])
+@pytest.mark.parametrize("agent", ["ppo", "a2c", "reinforce", "trpo"])
 def test_value_bootstraps_at_truncation_not_termination(tmp_path, agent):
     common = [
         f"agent={agent}",
@@ -220,3 +227,96 @@ def test_ppo_clipped_losses_by_hand():
     torch.testing.assert_close(
         clipped_value_loss(values, old, returns, 0.5), torch.tensor([1.0, 0.25])
     )
+
+
+# --- TRPO ----------------------------------------------------------------------------------------
+
+
+def test_conjugate_gradient_solves_a_positive_definite_system():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(6, 6))
+    a = torch.as_tensor(m @ m.T + 0.5 * np.eye(6))
+    b = torch.as_tensor(rng.normal(size=6))
+    x = conjugate_gradient(lambda v: a @ v, b, max_steps=6)  # exact in n steps, in exact maths
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a.numpy(), b.numpy()), rtol=1e-8)
+    # one step: x = (r.r / r.Ar) r from x0 = 0, by hand
+    one = conjugate_gradient(lambda v: a @ v, b, max_steps=1)
+    torch.testing.assert_close(one, (b @ b) / (b @ (a @ b)) * b)
+
+
+def test_kl_closed_forms_match_torch():
+    from torch.distributions import Categorical, Independent, Normal, kl_divergence
+
+    gen = torch.Generator().manual_seed(0)
+    lp, lq = torch.randn(5, 3, generator=gen), torch.randn(5, 3, generator=gen)
+    want = kl_divergence(Categorical(logits=lp), Categorical(logits=lq))
+    torch.testing.assert_close(categorical_kl(lp, lq), want)
+    mp, mq = torch.randn(5, 2, generator=gen), torch.randn(5, 2, generator=gen)
+    sp, sq = torch.randn(2, generator=gen), torch.randn(2, generator=gen)
+    want = kl_divergence(Independent(Normal(mp, sp.exp()), 1), Independent(Normal(mq, sq.exp()), 1))
+    torch.testing.assert_close(diagonal_gaussian_kl(mp, sp, mq, sq), want)
+    # KL(p || p) = 0, and by hand for one dimension: log 2 + (1 + 1) / 8 - 1/2 = log 2 - 1/4
+    assert float(diagonal_gaussian_kl(mp, sp, mp, sp).abs().max()) < 1e-6
+    one = diagonal_gaussian_kl(
+        torch.zeros(1, 1), torch.zeros(1), torch.ones(1, 1), torch.log(2 * torch.ones(1))
+    )
+    assert float(one) == pytest.approx(np.log(2) - 0.25)
+
+
+def test_trpo_fisher_vector_products_are_the_kl_hessian(tmp_path):
+    """At the old policy, the gradient of (grad KL . v) is H v, H the Hessian of the mean KL."""
+    agent = train(
+        tmp_path,
+        "agent=trpo",
+        "env=cartpole",
+        "agent.n_steps=64",
+        "agent.net_arch=[4]",
+        "total_timesteps=64",
+        "eval.episodes=1",
+    ).agent
+    obs = torch.as_tensor(agent.buffer.obs.reshape(-1, 4))
+    params = agent.policy.actor_parameters()
+    names = [n for n, p in agent.policy.named_parameters() if any(p is q for q in params)]
+    start = torch.nn.utils.parameters_to_vector(params).detach()
+    with torch.no_grad():
+        old = (agent.policy.policy_out(obs), None)
+
+    def mean_kl(theta: torch.Tensor) -> torch.Tensor:  # of the flat actor parameters
+        pieces = torch.split(theta, [p.numel() for p in params])
+        values = {n: t.reshape(p.shape) for n, t, p in zip(names, pieces, params, strict=True)}
+        logits, _ = torch.func.functional_call(agent.policy, values, (obs,), strict=False)
+        return categorical_kl(old[0], logits).mean()
+
+    hessian = torch.autograd.functional.hessian(mean_kl, start)
+    grad_kl = flat_grad(agent.mean_kl(old, obs), params, create_graph=True)
+    v = torch.randn(len(start), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(flat_grad(grad_kl @ v, params), hessian @ v, rtol=1e-4, atol=1e-6)
+    assert float(mean_kl(start)) == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("env", ["cartpole", "pendulum"])
+def test_trpo_steps_within_the_trust_region_and_the_critic_leaves_the_policy(tmp_path, env):
+    trainer = train(
+        tmp_path,
+        "agent=trpo",
+        f"env={env}",
+        "agent.n_steps=256",
+        "total_timesteps=2048",
+        "eval.episodes=1",
+        "logger.log_every_steps=256",
+    )
+    scalars = read_scalars(tmp_path)
+    kls = [v for _, v in scalars["losses/kl_divergence"]]
+    assert kls and max(kls) < 0.01  # agent.target_kl
+    assert np.mean([v for _, v in scalars["losses/line_search_success"]]) > 0.5
+    agent = trainer.agent
+    before = [p.detach().clone() for p in agent.policy.actor_parameters()]
+    agent.fit_value(agent.rollout())
+    after = agent.policy.actor_parameters()
+    assert all(torch.equal(a, b) for a, b in zip(after, before, strict=True))
+
+
+@pytest.mark.slow
+def test_trpo_clears_a_cartpole_threshold(tmp_path):
+    trainer = train(tmp_path, "agent=trpo", "env=cartpole", "seed=0", "total_timesteps=30000")
+    assert trainer.result.best_eval_mean_return >= 475

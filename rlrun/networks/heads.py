@@ -136,9 +136,19 @@ class ActorCritic(nn.Module):
             logp = logp - 2 * (np.log(2) - raw - F.softplus(-2 * raw))
         return logp.sum(-1)
 
+    def policy_out(self, obs: torch.Tensor) -> torch.Tensor:
+        """The policy head's output: categorical logits, or the Gaussian's mean."""
+        return self.pi_head(self.pi_body(self.encoder(obs)))
+
     def deterministic(self, obs: torch.Tensor) -> torch.Tensor:
-        out = self.pi_head(self.pi_body(self.encoder(obs)))
+        out = self.policy_out(obs)
         return out.argmax(-1) if self.discrete else out
+
+    def actor_parameters(self) -> list[nn.Parameter]:
+        """What the policy's distribution depends on (with separate networks: all but the
+        value network's)."""
+        value = {id(p) for p in [*self.vf_body.parameters(), *self.vf_head.parameters()]}
+        return [p for p in self.parameters() if id(p) not in value]
 
     def to_env(self, raw: torch.Tensor) -> torch.Tensor:
         """Map raw actions into what the env accepts."""

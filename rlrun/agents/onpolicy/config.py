@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from rlrun.config.checks import check_rollout
 from rlrun.config.fields import ACTIVATIONS, param
 from rlrun.config.registry import AgentConfig, register_agent
 from rlrun.config.run import RunConfig
+from rlrun.errors import ConfigError
 
 
 @dataclass
@@ -84,3 +85,45 @@ class ReinforceConfig(OnPolicyConfig):
     n_epochs: int = param(1, gt=0)
     batch_size: int | None = param(None, gt=0)
     baseline: bool = True
+
+
+@register_agent("trpo", impl="rlrun.agents.onpolicy.trpo:TRPO", **_ON_POLICY)
+@dataclass
+class TRPOConfig(OnPolicyConfig):
+    """Trust Region Policy Optimization (Schulman et al. 2015); sb3-contrib's defaults. The policy
+    takes one natural-gradient step per rollout (conjugate gradient on Fisher-vector products,
+    then a backtracking line search within `target_kl`); the value function is fitted apart, by
+    Adam at `learning_rate` for `n_critic_updates` epochs of `batch_size` minibatches."""
+
+    learning_rate: float = param(1e-3, gt=0)
+    batch_size: int | None = param(128, gt=0)
+    target_kl: float = param(0.01, gt=0)  # the trust region: mean KL(old || new) per step
+    cg_max_steps: int = param(15, gt=0)
+    cg_damping: float = param(0.1, ge=0)  # F + damping * I keeps the solve well-posed
+    line_search_shrinking_factor: float = param(0.8, gt=0)
+    line_search_max_iter: int = param(10, gt=0)
+    n_critic_updates: int = param(10, gt=0)
+    # what the other on-policy agents use and TRPO does not (sb3-contrib fixes them likewise)
+    n_epochs: int = param(1, gt=0)
+    ent_coef: float = param(0.0, ge=0)
+    vf_coef: float = param(0.0, ge=0)
+    max_grad_norm: float | None = param(None, gt=0)
+
+    UNUSED: ClassVar[dict[str, Any]] = {
+        "n_epochs": 1,
+        "ent_coef": 0.0,
+        "vf_coef": 0.0,
+        "max_grad_norm": None,
+        "optimizer": "adam",
+        "shared_network": False,
+    }
+
+    def check(self, run: RunConfig) -> list[str]:
+        for key, value in self.UNUSED.items():
+            if getattr(self, key) != value:
+                raise ConfigError(
+                    f"agent.{key}",
+                    f"TRPO does not use it (got {getattr(self, key)!r}); leave it at "
+                    f"{'null' if value is None else str(value).lower()}",
+                )
+        return super().check(run)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -193,6 +194,22 @@ A2C_CARTPOLE_ZOO: dict[str, Any] = {
     "max_grad_norm": 0.5,
     "normalize_advantage": False,
 }
+# RL Zoo hyperparams/trpo.yml, CartPole-v1 (= conf/hyperparams/trpo_cartpole.yaml), 2 envs;
+# sb3-contrib TRPO's defaults spelled out as above.
+TRPO_CARTPOLE_ZOO: dict[str, Any] = {
+    "n_steps": 512,
+    "batch_size": 512,
+    "cg_damping": 1e-3,
+    "gae_lambda": 0.98,
+    "gamma": 0.99,
+    "learning_rate": 1e-3,
+    "n_critic_updates": 20,
+    "cg_max_steps": 15,
+    "line_search_shrinking_factor": 0.8,
+    "line_search_max_iter": 10,
+    "target_kl": 0.01,
+    "normalize_advantage": True,
+}
 # rlrun only: its presets (conf/hyperparams/<agent>_<env>.yaml) decide the budget.
 PENDULUM_RLRUN = {"threshold": -200, "total_timesteps": 20_000, "eval_every": 2_000}
 
@@ -235,6 +252,16 @@ SPECS: dict[str, Spec] = {
         target_solve_steps_ratio=1.0,
     ),
     "ppo-lunarlander": Spec(("agent=ppo", "env=lunarlander"), 200, eval_every=50_000),
+    "trpo-cartpole": Spec(
+        ("agent=trpo", "env=cartpole"),
+        475,
+        total_timesteps=100_000,
+        eval_every=5_000,
+        sb3_algo="sb3_contrib.TRPO",
+        sb3_env="CartPole-v1",
+        sb3_kwargs=TRPO_CARTPOLE_ZOO,
+        sb3_n_envs=2,
+    ),
 }
 # SB3 keyword -> rlrun config key, where the name differs (others are agent.<same name>).
 SB3_TO_RLRUN = {
@@ -443,9 +470,9 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
         start = linear(value)
         if start is not None:  # SB3 calls it with the remaining progress, 1 -> 0
             kwargs[key] = lambda progress, start=start: progress * start
-    model = getattr(stable_baselines3, spec.sb3_algo)(
-        "MlpPolicy", env, seed=seed, device="cpu", **kwargs
-    )
+    package, _, algo = spec.sb3_algo.rpartition(".")  # "sb3_contrib.TRPO": another package
+    module = importlib.import_module(package) if package else stable_baselines3
+    model = getattr(module, algo)("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
     evals: list[tuple[int, float, float]] = []
 
     class Record(BaseCallback):

@@ -219,6 +219,7 @@ def test_help_imports_neither_optuna_nor_torch():
 FAMILIES = {
     "ppo": ("agent=ppo", "env=cartpole"),
     "a2c": ("agent=a2c", "env=cartpole"),
+    "trpo": ("agent=trpo", "env=cartpole"),
     "dqn": ("agent=dqn", "env=cartpole"),
     "sac": ("agent=sac", "env=pendulum"),
     "td3": ("agent=td3", "env=pendulum"),

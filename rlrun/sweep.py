@@ -46,7 +46,9 @@ class Continuation:
 def continuation(job_dir: Path, cfg: DictConfig, rerun_failed: bool) -> Continuation:
     """How this job continues its earlier attempt in `job_dir`, if it had one."""
     summary = read_summary(job_dir)
-    has_checkpoint = any((job_dir / "checkpoints").glob("*.pt"))
+    # what a resume starts from (rlrun.checkpoint.load_for_resume); best.pt alone is not
+    checkpoints = job_dir / "checkpoints"
+    has_checkpoint = (checkpoints / "last.pt").exists() or any(checkpoints.glob("step_*.pt"))
     if summary is None and not has_checkpoint and not any(job_dir.glob("events.out.tfevents.*")):
         return Continuation("new")
     differs = changed_settings(job_dir, cfg)

@@ -275,3 +275,19 @@ def test_submitit_continues_a_sweep_too(tmp_path):
     summary = json.loads((killed / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["resumed_from_step"] == 4000
     assert "2 jobs: 2 completed, 0 failed" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def test_a_job_killed_with_only_best_pt_starts_over(tmp_path):
+    """best.pt (written at an evaluation) is not a resume point: killed before its first
+    step_<N>.pt, the job runs again from zero instead of failing on every attempt."""
+    from omegaconf import OmegaConf
+
+    from rlrun.sweep import continuation
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "best.pt").write_bytes(b"")
+    (tmp_path / "events.out.tfevents.1").write_bytes(b"")
+    cfg = OmegaConf.create({"total_timesteps": 1000})
+    assert continuation(tmp_path, cfg, rerun_failed=True).action == "rerun"
+    (tmp_path / "checkpoints" / "step_500.pt").write_bytes(b"")
+    assert continuation(tmp_path, cfg, rerun_failed=True).action == "resume"

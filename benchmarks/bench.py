@@ -92,6 +92,12 @@ class Spec:
     sb3_env: str = ""
     sb3_kwargs: dict[str, Any] = field(default_factory=dict)
     sb3_n_envs: int = 1
+    sb3_policy: str = "MlpPolicy"  # sb3-contrib's ARS: "LinearPolicy" too
+    # SB3 wraps its envs in VecNormalize(norm_obs=True, norm_reward=False) (RL Zoo's
+    # `normalize`), the eval env synchronised with it; rlrun: agent.normalize_obs=true
+    sb3_normalize_obs: bool = False
+    # settings rlrun chooses differently on purpose (its preset says why): not compared
+    unmatched: tuple[str, ...] = ()
     # implementations (IMPLS keys), the first is the one under test; None: rlrun and, with
     # sb3_algo, both SB3 thread settings
     impls: tuple[str, ...] | None = None
@@ -101,6 +107,9 @@ class Spec:
     target_sps_ratio: float | None = None
     target_solve_s_ratio: float | None = None
     target_solve_steps_ratio: float | None = None
+    # acceptance: the mean final eval under test at least each baseline's ("same or better
+    # return at the same budget"), beside the ratio targets
+    target_return_vs_baseline: bool = False
 
 
 # RL Zoo hyperparams/dqn.yml, CartPole-v1 (= conf/hyperparams/dqn_cartpole.yaml); SB3 defaults
@@ -210,6 +219,17 @@ TRPO_CARTPOLE_ZOO: dict[str, Any] = {
     "target_kl": 0.01,
     "normalize_advantage": True,
 }
+# RL Zoo hyperparams/ars.yml, Pendulum-v1 (= conf/hyperparams/ars_pendulum.yaml): its
+# `pendulum-params`, which MountainCarContinuous, Acrobot and LunarLander build on.
+ARS_PENDULUM_ZOO: dict[str, Any] = {
+    "learning_rate": 0.018,
+    "n_delta": 4,
+    "n_top": 1,
+    "delta_std": 0.1,
+    "zero_policy": False,
+    "alive_bonus_offset": 0,
+    "policy_kwargs": {"net_arch": [16]},
+}
 # rlrun only: its presets (conf/hyperparams/<agent>_<env>.yaml) decide the budget.
 PENDULUM_RLRUN = {"threshold": -200, "total_timesteps": 20_000, "eval_every": 2_000}
 
@@ -252,6 +272,38 @@ SPECS: dict[str, Spec] = {
         target_solve_steps_ratio=1.0,
     ),
     "ppo-lunarlander": Spec(("agent=ppo", "env=lunarlander"), 200, eval_every=50_000),
+    # sb3-contrib's ARS at the Zoo's tuned settings and budget; the Zoo runs 1 env, which
+    # scores the 2 n_delta candidates one after another, rlrun's 2 n_delta envs side by side
+    "ars-pendulum": Spec(
+        ("agent=ars", "env=pendulum"),
+        -200,
+        "mean-final",
+        total_timesteps=2_000_000,
+        eval_every=100_000,
+        sb3_algo="sb3_contrib.ARS",
+        sb3_env="Pendulum-v1",
+        sb3_kwargs=ARS_PENDULUM_ZOO,
+        sb3_normalize_obs=True,
+        impls=("rlrun", "sb3"),  # ARS does no backprop: torch's thread count hardly matters
+        unmatched=("n_envs",),
+        target_sps_ratio=1.5,
+        target_return_vs_baseline=True,
+    ),
+    "ars-mountaincar-continuous": Spec(
+        ("agent=ars", "env=mountaincar_continuous"),
+        90,
+        "mean-final",
+        total_timesteps=500_000,
+        eval_every=25_000,
+        sb3_algo="sb3_contrib.ARS",
+        sb3_env="MountainCarContinuous-v0",
+        sb3_kwargs=ARS_PENDULUM_ZOO | {"delta_std": 0.2},
+        sb3_normalize_obs=True,
+        impls=("rlrun", "sb3"),
+        unmatched=("n_envs",),
+        target_sps_ratio=1.5,
+        target_return_vs_baseline=True,
+    ),
     "trpo-cartpole": Spec(
         ("agent=trpo", "env=cartpole"),
         475,
@@ -270,6 +322,8 @@ SB3_TO_RLRUN = {
     "exploration_final_eps": "exploration.end",
     "net_arch": "agent.net_arch",
 }
+# sb3-contrib's ARS policy names -> rlrun's agent.policy.
+SB3_POLICIES = {"LinearPolicy": "linear", "MlpPolicy": "mlp"}
 # SB3 keyword given as "lin_<x>" -> the rlrun key that must then be "linear".
 SB3_SCHEDULES = {
     "learning_rate": "agent.lr_schedule",
@@ -319,6 +373,12 @@ def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
     kwargs = {**spec.sb3_kwargs, **spec.sb3_kwargs.get("policy_kwargs", {})}
     kwargs.pop("policy_kwargs", None)
     kwargs["n_envs"] = spec.sb3_n_envs
+    if spec.sb3_normalize_obs:
+        kwargs["normalize_obs"] = True
+    if hasattr(rc.agent, "policy"):  # the searches' policy class
+        kwargs["policy"] = SB3_POLICIES[spec.sb3_policy]
+    for key in spec.unmatched:
+        kwargs.pop(key)
     mismatches = []
 
     def get(key: str) -> Any:
@@ -459,12 +519,16 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
     from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import VecNormalize, sync_envs_normalization
 
     spec = SPECS[name]
     eval_env = make_vec_env(spec.sb3_env, n_envs=1, seed=seed + 10_000)  # as rlrun's
     env: Any = spec.sb3_env  # one env: SB3 wraps it itself
-    if spec.sb3_n_envs > 1:
+    if spec.sb3_n_envs > 1 or spec.sb3_normalize_obs:
         env = make_vec_env(spec.sb3_env, n_envs=spec.sb3_n_envs, seed=seed)
+    if spec.sb3_normalize_obs:  # as RL Zoo: the eval env's statistics follow the training env's
+        env = VecNormalize(env, norm_obs=True, norm_reward=False)
+        eval_env = VecNormalize(eval_env, training=False, norm_obs=True, norm_reward=False)
     kwargs = dict(spec.sb3_kwargs)
     for key, value in kwargs.items():
         start = linear(value)
@@ -472,7 +536,7 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
             kwargs[key] = lambda progress, start=start: progress * start
     package, _, algo = spec.sb3_algo.rpartition(".")  # "sb3_contrib.TRPO": another package
     module = importlib.import_module(package) if package else stable_baselines3
-    model = getattr(module, algo)("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    model = getattr(module, algo)(spec.sb3_policy, env, seed=seed, device="cpu", **kwargs)
     evals: list[tuple[int, float, float]] = []
 
     class Record(BaseCallback):
@@ -495,6 +559,8 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
     model.learn(total_timesteps=steps, callback=callback)
     train_s = time.perf_counter() - t0
     if not evals or evals[-1][0] != model.num_timesteps:  # as rlrun: after the clock
+        if spec.sb3_normalize_obs:
+            sync_envs_normalization(model.get_env(), eval_env)
         mean, _ = evaluate_policy(model, eval_env, spec.eval_episodes, deterministic=True)
         evals.append((model.num_timesteps, time.perf_counter() - t0, float(mean)))
     row = {
@@ -636,6 +702,21 @@ def report(name: str, spec: Spec, names: list[str], rows: list[dict[str, Any]], 
         lines.append(
             f"- target {subject} {what} >= {target}x baseline (in the sense of the ratio "
             "table): " + ("; ".join(verdicts) or "no baseline run")
+        )
+
+    def mean_final(impl: str) -> float:
+        finals = [x["final_eval"] for x in rows if x["impl"] == impl and "error" not in x]
+        return statistics.mean(finals) if finals else float("nan")
+
+    if spec.target_return_vs_baseline:
+        mine = mean_final(subject)
+        verdicts = [
+            f"vs {b} {mean_final(b):.3f}: {'MET' if mine >= mean_final(b) else 'NOT MET'}"
+            for b in baselines
+        ]
+        lines.append(
+            f"- target {subject} mean final eval ({mine:.3f}) >= baseline's: "
+            + ("; ".join(verdicts) or "no baseline run")
         )
     if spec.target_sps_ratio is None and spec.solve_on == "mean-final":
         finals = [x["final_eval"] for x in rows if x["impl"] == subject and "error" not in x]

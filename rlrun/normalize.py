@@ -19,7 +19,10 @@ class RunningMeanStd:
         self.count = 1e-4
 
     def update(self, batch: np.ndarray) -> None:
-        batch_mean, batch_var, n = batch.mean(axis=0), batch.var(axis=0), batch.shape[0]
+        self.merge(batch.mean(axis=0), batch.var(axis=0), batch.shape[0])
+
+    def merge(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: float) -> None:
+        """Fold in the statistics of n further samples."""
         delta = batch_mean - self.mean
         total = self.count + n
         self.mean = self.mean + delta * n / total

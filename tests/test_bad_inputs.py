@@ -92,6 +92,11 @@ BAD_INPUTS = [
         "agent=dqn agent.n_step=200000",
         "agent.n_step: 200000 is larger than agent.buffer_size=100000",
     ),
+    (
+        "agent=ars env=pendulum agent.n_delta=4 agent.n_top=6",
+        "agent.n_top: 6 is above agent.n_delta=4: use at most 4, or null for all",
+    ),
+    ("agent=ars agent.policy=rnn", "agent.policy: got 'rnn'; choose one of: linear, mlp"),
     # files and directories
     ("hydra.run.dir=/proc/rlrun", "hydra.run.dir=/proc/rlrun: cannot write /proc/rlrun"),
     ("-m seed=1,2 hydra.sweep.dir=/proc/rlrun", "hydra.sweep.dir=/proc/rlrun: cannot write"),

@@ -220,6 +220,17 @@ RESUME_CASES = {
         "total_timesteps=3000",
     ],
     "trpo": ["agent=trpo", "env=pendulum", "agent.n_steps=256", "total_timesteps=3000"],
+    "ars": [  # V2 statistics and an iteration in flight at the interrupt, an env running theta
+        "agent=ars",
+        "agent.n_delta=2",
+        "agent.policy=mlp",
+        "agent.net_arch=[8]",
+        "agent.normalize_obs=true",
+        "agent.zero_policy=false",
+        "env=pendulum",
+        "env.num_envs=3",
+        "total_timesteps=3000",
+    ],
     "ppo_normalized": [
         "agent=ppo",
         "env=pendulum",

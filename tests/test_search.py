@@ -220,6 +220,7 @@ FAMILIES = {
     "ppo": ("agent=ppo", "env=cartpole"),
     "a2c": ("agent=a2c", "env=cartpole"),
     "trpo": ("agent=trpo", "env=cartpole"),
+    "ars": ("agent=ars", "env=pendulum"),
     "dqn": ("agent=dqn", "env=cartpole"),
     "sac": ("agent=sac", "env=pendulum"),
     "td3": ("agent=td3", "env=pendulum"),

@@ -219,7 +219,14 @@ RESUME_CASES = {
         "env.num_envs=2",
         "total_timesteps=3000",
     ],
-    "trpo": ["agent=trpo", "env=pendulum", "agent.n_steps=256", "total_timesteps=3000"],
+    "trpo": [  # with the preset's gSDE: its noise matrices mid-rollout at the interrupt
+        "agent=trpo",
+        "env=pendulum",
+        "agent.use_sde=true",
+        "agent.sde_sample_freq=4",
+        "agent.n_steps=256",
+        "total_timesteps=3000",
+    ],
     "ars": [  # V2 statistics and an iteration in flight at the interrupt, an env running theta
         "agent=ars",
         "agent.n_delta=2",

@@ -1,5 +1,7 @@
 """On-policy maths and agents: GAE, returns, rollout bootstrapping, policies, normalization."""
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -107,6 +109,97 @@ def test_gaussian_log_prob_matches_torch(bounds):
     torch.testing.assert_close(logp, expected, atol=1e-4, rtol=1e-4)
     env_actions = policy.to_env(raw)
     assert (env_actions >= policy.low).all() and (env_actions <= policy.high).all()
+
+
+def sde_policy(full_std: bool = True, use_expln: bool = False) -> ActorCritic:
+    return ActorCritic(
+        *space_pair("box"),
+        [8],
+        "tanh",
+        False,
+        True,
+        -0.5,
+        "clip",
+        use_sde=True,
+        full_std=full_std,
+        use_expln=use_expln,
+    )
+
+
+def test_expln_std_by_hand():
+    policy = sde_policy(full_std=False, use_expln=True)
+    with torch.no_grad():
+        policy.log_std.copy_(torch.tensor([[-1.0], [0.0], [1.0], [3.0], [0.5], [-2.0], [0], [0]]))
+    std = policy.sde_std()
+    assert std.shape == (8, 2)  # full_std false: one std per feature, shared by the actions
+    # exp(log_std) at or below 0; log(1 + log_std) + 1 above
+    want = [np.exp(-1), 1.0, np.log(2) + 1, np.log(4) + 1, np.log(1.5) + 1, np.exp(-2), 1, 1]
+    torch.testing.assert_close(std[:, 0], torch.tensor(want, dtype=torch.float32))
+    torch.testing.assert_close(std[:, 1], std[:, 0])
+
+
+@pytest.mark.parametrize("full_std", [True, False])
+def test_gsde_noise_log_prob_and_entropy_are_the_state_dependent_gaussians(full_std):
+    """gSDE's action noise is h(s) @ W, W ~ N(0, sigma^2) per env: given W, the same state
+    gets the same noise; over W, a Gaussian of variance h(s)^2 @ sigma^2, whose log-probability
+    and entropy the policy reports (+1e-6 in the variance, as SB3)."""
+    policy = sde_policy(full_std)
+    with torch.no_grad():  # a std per (feature, action), not all equal
+        policy.log_std.add_(torch.linspace(-1, 1, policy.log_std.numel()).view_as(policy.log_std))
+    obs = torch.randn(6, 3)
+    matrices = policy.sde_matrices(6, torch.Generator().manual_seed(0))
+    assert matrices.shape == (6, 8, 2)
+    raw, logp, _ = policy.sample(obs, torch.Generator(), matrices)
+    h = policy.pi_body(policy.encoder(obs))
+    mean = policy(obs)[0]
+    torch.testing.assert_close(raw, mean + torch.einsum("nf,nfa->na", h, matrices))
+    again, _, _ = policy.sample(obs, torch.Generator().manual_seed(5), matrices)
+    torch.testing.assert_close(again, raw)  # the noise is a function of the state and W
+    std = (h**2 @ policy.sde_std() ** 2 + 1e-6).sqrt()
+    dist = torch.distributions.Normal(mean, std)
+    torch.testing.assert_close(logp, dist.log_prob(raw).sum(-1), rtol=1e-5, atol=1e-5)
+    new_logp, entropy, _ = policy.evaluate(obs, raw)
+    torch.testing.assert_close(new_logp, dist.log_prob(raw).sum(-1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(entropy, dist.entropy().sum(-1))
+    # over many W, the noise of one state has that variance
+    many = policy.sde_matrices(20000, torch.Generator().manual_seed(1))
+    noise = torch.einsum("f,nfa->na", h[0].detach(), many)
+    torch.testing.assert_close(noise.var(0), std[0].detach() ** 2, rtol=0.05, atol=1e-4)
+
+
+def test_gsde_draws_new_matrices_every_sde_sample_freq_steps(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=ppo",
+        "env=pendulum",
+        "agent.use_sde=true",
+        "agent.sde_sample_freq=4",
+        "agent.n_steps=16",
+        "agent.batch_size=32",
+        "env.num_envs=2",
+        "total_timesteps=64",
+        "eval.episodes=1",
+    )
+    agent = trainer.agent
+    seen = []
+    obs = np.zeros((2, 3), np.float32)
+    for pos in range(8):
+        agent.buffer.pos = pos
+        agent.act(obs, explore=True)
+        seen.append(agent.exploration.clone())
+    changed = [not torch.equal(a, b) for a, b in itertools.pairwise(seen)]
+    assert changed == [False, False, False, True, False, False, False]  # at pos 4
+    assert seen[0].shape == (2, 64, 1)  # per env, [features, actions]
+    agent.buffer.pos = 0  # a new rollout: new matrices
+    agent.act(obs, explore=True)
+    assert not torch.equal(agent.exploration, seen[-1])
+
+
+def test_gsde_is_refused_for_discrete_actions(tmp_path):
+    from rlrun.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"agent\.use_sde: applies to Box actions only"):
+        train(tmp_path, "agent=ppo", "env=cartpole", "agent.use_sde=true")
 
 
 def test_running_mean_std_matches_numpy():
@@ -314,6 +407,21 @@ def test_trpo_steps_within_the_trust_region_and_the_critic_leaves_the_policy(tmp
     agent.fit_value(agent.rollout())
     after = agent.policy.actor_parameters()
     assert all(torch.equal(a, b) for a, b in zip(after, before, strict=True))
+
+
+@pytest.mark.slow
+def test_trpo_with_gsde_swings_up_the_pendulum(tmp_path):
+    """The Zoo's TRPO Pendulum preset (gSDE, new matrices every 4 steps): past -400 within
+    60k of its 100k steps (the Zoo's score is -175; benchmarks/README.md)."""
+    trainer = train(
+        tmp_path,
+        "agent=trpo",
+        "env=pendulum",
+        "seed=0",
+        "total_timesteps=60000",
+        "eval.every_steps=10000",
+    )
+    assert trainer.result.best_eval_mean_return >= -400
 
 
 @pytest.mark.slow

@@ -47,8 +47,11 @@ class QNetwork(nn.Module):
 
 
 class ActorCritic(nn.Module):
-    """A policy head (categorical logits, or a diagonal Gaussian's mean with a learned,
-    state-independent log-std) and a value head, on one shared trunk or two separate MLPs.
+    """A policy head (categorical logits, or a diagonal Gaussian's mean) and a value head, on one
+    shared trunk or two separate MLPs. The Gaussian's std is a learned state-independent vector,
+    or, with `use_sde` (gSDE, Raffin et al. 2021), state-dependent: the noise is the policy's
+    last hidden features h(s) times a random matrix W ~ N(0, sigma^2) (per env, resampled every
+    few steps), so an action's noise is smooth in the state, and its std sqrt(h(s)^2 @ sigma^2).
 
     Box actions are sampled unbounded ("raw"); `to_env` maps them into the action bounds by
     clipping (the log-probability stays the raw Gaussian's, as in SB3) or by tanh-squashing
@@ -68,11 +71,15 @@ class ActorCritic(nn.Module):
         ortho_init: bool,
         log_std_init: float,
         action_bounds: str,
+        *,
+        use_sde: bool = False,
+        full_std: bool = True,
+        use_expln: bool = False,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = (
+        self.n_out = n_out = (
             int(action_space.n)
             if isinstance(action_space, gym.spaces.Discrete)
             else gym.spaces.flatdim(action_space)
@@ -85,8 +92,12 @@ class ActorCritic(nn.Module):
             self.vf_body = trunk(self.encoder.dim, net_arch, activation)
         self.pi_head = nn.Linear(width, n_out)
         self.vf_head = nn.Linear(width, 1)
+        self.use_sde = use_sde and not self.discrete
+        self.use_expln = use_expln
         if isinstance(action_space, gym.spaces.Box):
-            self.log_std = nn.Parameter(torch.full((n_out,), float(log_std_init)))
+            # gSDE: one log-std per (hidden feature, action), or per feature (full_std false)
+            shape = ((width, n_out) if full_std else (width, 1)) if self.use_sde else (n_out,)
+            self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)))
             self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
             self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
             self.squash = action_bounds == "tanh"
@@ -99,42 +110,92 @@ class ActorCritic(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.vf_head(self.vf_body(self.encoder(obs))).squeeze(-1)
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(policy output, value) for encoded observations, sharing the trunk's pass if shared."""
+    def _pass(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(the policy's last hidden features, its output, the value), sharing the trunk's
+        pass if shared."""
         x = self.encoder(obs)
         h = self.pi_body(x)
         v_in = h if self.vf_body is self.pi_body else self.vf_body(x)
-        return self.pi_head(h), self.vf_head(v_in).squeeze(-1)
+        return h, self.pi_head(h), self.vf_head(v_in).squeeze(-1)
 
-    def sample(self, obs: torch.Tensor, generator: torch.Generator):
-        """Sampled raw actions, their log-probabilities, and V(obs)."""
-        out, value = self(obs)
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy output, value) for encoded observations."""
+        _, out, value = self._pass(obs)
+        return out, value
+
+    def sde_std(self) -> torch.Tensor:
+        """gSDE's std of each noise weight, [features, actions]: exp(log_std), or with
+        `use_expln` exp below 0 and log1p(log_std) + 1 above (it grows slowly: no blow-up)."""
+        log_std = self.log_std
+        if self.use_expln:
+            std = torch.where(log_std <= 0, log_std.exp(), torch.log1p(log_std.clamp(min=0)) + 1.0)
+        else:
+            std = log_std.exp()
+        return std.expand(log_std.shape[0], self.n_out)
+
+    def sde_matrices(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n noise matrices W ~ N(0, sde_std^2), one per env: [n, features, actions]."""
+        std = self.sde_std().detach()
+        return torch.randn((n, *std.shape), generator=generator, device=std.device) * std
+
+    def _log_std(self, h: torch.Tensor) -> torch.Tensor:
+        """The Gaussian's log-std: the learned vector, or gSDE's per-state
+        0.5 * log(h(s)^2 @ sigma^2 + 1e-6), h detached as SB3's (the features are learned
+        for the mean only)."""
+        if not self.use_sde:
+            return self.log_std
+        return 0.5 * torch.log(h.detach() ** 2 @ self.sde_std() ** 2 + 1e-6)
+
+    def sample(
+        self,
+        obs: torch.Tensor,
+        generator: torch.Generator,
+        exploration: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sampled raw actions, their log-probabilities, and V(obs); with gSDE, row i's noise
+        is h(s_i) @ exploration[i] (`sde_matrices`)."""
+        h, out, value = self._pass(obs)
         if self.discrete:
             logp_all = torch.log_softmax(out, dim=-1)
             action = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(-1)
             return action, logp_all.gather(-1, action.unsqueeze(-1)).squeeze(-1), value
-        noise = torch.randn(out.shape, generator=generator, device=out.device)
-        raw = out + self.log_std.exp() * noise
-        return raw, self._gaussian_logp(out, raw), value
+        log_std = self._log_std(h)
+        if self.use_sde:
+            assert exploration is not None, "gSDE samples with the agent's noise matrices"
+            noise = torch.bmm(h.unsqueeze(1), exploration).squeeze(1)
+        else:
+            noise = log_std.exp() * torch.randn(out.shape, generator=generator, device=out.device)
+        raw = out + noise
+        return raw, self._gaussian_logp(out, log_std, raw), value
 
-    def evaluate(self, obs: torch.Tensor, raw: torch.Tensor):
+    def evaluate(
+        self, obs: torch.Tensor, raw: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """log pi(raw | obs), the policy's entropy, and V(obs), with gradients."""
-        out, value = self(obs)
+        h, out, value = self._pass(obs)
         if self.discrete:
             logp_all = torch.log_softmax(out, dim=-1)
             logp = logp_all.gather(-1, raw.long().unsqueeze(-1)).squeeze(-1)
             entropy = -(logp_all.exp() * logp_all).sum(-1)
             return logp, entropy, value
         # Entropy of the Gaussian before any squashing (closed form; SB3 estimates it for tanh).
-        entropy = (0.5 + 0.5 * np.log(2 * np.pi) + self.log_std).sum().expand(len(out))
-        return self._gaussian_logp(out, raw), entropy, value
+        log_std = self._log_std(h)
+        entropy = (0.5 + 0.5 * np.log(2 * np.pi) + log_std.expand_as(out)).sum(-1)
+        return self._gaussian_logp(out, log_std, raw), entropy, value
 
-    def _gaussian_logp(self, mean: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
-        log_std = self.log_std
+    def _gaussian_logp(
+        self, mean: torch.Tensor, log_std: torch.Tensor, raw: torch.Tensor
+    ) -> torch.Tensor:
         logp = -0.5 * ((raw - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)
         if self.squash:  # log |d tanh(u)/du| = 2 * (log 2 - u - softplus(-2u)), stable form
             logp = logp - 2 * (np.log(2) - raw - F.softplus(-2 * raw))
         return logp.sum(-1)
+
+    def distribution(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The policy's distribution parameters per row: (logits, None) or (mean, log_std)."""
+        h = self.pi_body(self.encoder(obs))
+        out = self.pi_head(h)
+        return out, None if self.discrete else self._log_std(h).expand_as(out)
 
     def policy_out(self, obs: torch.Tensor) -> torch.Tensor:
         """The policy head's output: categorical logits, or the Gaussian's mean."""

@@ -54,6 +54,8 @@ class OnPolicyAgent(Agent):
         self.total_timesteps = spaces.total_timesteps
         if cfg.normalize_obs and not isinstance(spaces.observation, gym.spaces.Box):
             raise ConfigError("agent.normalize_obs", "applies to Box observations only")
+        if cfg.use_sde and not isinstance(spaces.action, gym.spaces.Box):
+            raise ConfigError("agent.use_sde", "applies to Box actions only: set it false")
         self.policy = ActorCritic(
             make_encoder(encoder or EncoderConfig(), spaces.observation),
             spaces.action,
@@ -63,6 +65,9 @@ class OnPolicyAgent(Agent):
             cfg.ortho_init,
             cfg.log_std_init,
             cfg.action_bounds,
+            use_sde=cfg.use_sde,
+            full_std=cfg.full_std,
+            use_expln=cfg.use_expln,
         ).to(device)
         params = self.policy.parameters()
         self.optimizer: torch.optim.Optimizer
@@ -85,6 +90,7 @@ class OnPolicyAgent(Agent):
             RewardScaler(spaces.num_envs, cfg.gamma) if cfg.normalize_reward else None
         )
         self._acted: tuple[np.ndarray, ...] | None = None  # (obs, raw actions, log-probs, values)
+        self.exploration: torch.Tensor | None = None  # gSDE's noise matrices, one per env
         self.stats = LossStats()
         self._explained_variance: list[float] = []
 
@@ -101,7 +107,9 @@ class OnPolicyAgent(Agent):
         x = self._normalize(obs, update=explore)
         if not explore:
             return self.policy.to_env(self.policy.deterministic(self._tensor(x))).cpu().numpy()
-        raw, log_prob, value = self.policy.sample(self._tensor(x), self.generator)
+        if self.policy.use_sde and self._sde_due():
+            self.exploration = self.policy.sde_matrices(len(x), self.generator)
+        raw, log_prob, value = self.policy.sample(self._tensor(x), self.generator, self.exploration)
         self._acted = (
             x,
             raw.cpu().numpy(),
@@ -109,6 +117,12 @@ class OnPolicyAgent(Agent):
             value.cpu().numpy(),
         )
         return self.policy.to_env(raw).cpu().numpy()
+
+    def _sde_due(self) -> bool:
+        """gSDE draws new matrices at each rollout's start and, as SB3, every sde_sample_freq
+        steps within it."""
+        pos, freq = self.buffer.pos, self.cfg.sde_sample_freq
+        return pos == 0 or (freq > 0 and pos % freq == 0)
 
     @torch.inference_mode()
     def _values(self, obs: np.ndarray) -> np.ndarray:

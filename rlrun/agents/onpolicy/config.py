@@ -36,6 +36,11 @@ class OnPolicyConfig(AgentConfig):
     action_bounds: str = param("clip", choices=("clip", "tanh"))  # how Box bounds are kept
     normalize_obs: bool = False  # running mean/std, frozen for evaluation, saved with the agent
     normalize_reward: bool = False  # scaled by the std of the discounted return
+    # gSDE (Raffin et al. 2021), Box actions: state-dependent exploration, SB3's switches
+    use_sde: bool = False
+    sde_sample_freq: int = param(-1, ge=-1)  # new noise matrices every n steps; -1: per rollout
+    full_std: bool = True  # a std per (feature, action); false: per feature
+    use_expln: bool = False  # std = expln(log_std): grows like log above 0, not exp
 
     def check(self, run: RunConfig) -> list[str]:
         return check_rollout(self, run)

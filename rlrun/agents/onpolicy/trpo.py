@@ -33,16 +33,11 @@ class TRPO(OnPolicyAgent):
         self.policy_step(data)
         self.fit_value(data)
 
-    def distribution(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The policy's distribution parameters: (logits, None) or (mean, log_std)."""
-        out = self.policy.policy_out(obs)
-        return out, None if self.policy.discrete else self.policy.log_std
-
     def mean_kl(
         self, old: tuple[torch.Tensor, torch.Tensor | None], obs: torch.Tensor
     ) -> torch.Tensor:
         """mean KL(pi_old || pi) over the rollout's observations."""
-        out, log_std = self.distribution(obs)
+        out, log_std = self.policy.distribution(obs)
         if log_std is None:
             return categorical_kl(old[0], out).mean()
         assert old[1] is not None
@@ -56,7 +51,7 @@ class TRPO(OnPolicyAgent):
         cfg, params = self.cfg, self.policy.actor_parameters()
         adv = normalized(data.advantages, None) if cfg.normalize_advantage else data.advantages
         with torch.no_grad():
-            old_out, old_log_std = self.distribution(data.obs)
+            old_out, old_log_std = self.policy.distribution(data.obs)
             old = (old_out, None if old_log_std is None else old_log_std.clone())
         objective = self.surrogate(data, adv)
         g = flat_grad(objective, params)

@@ -235,6 +235,11 @@ def test_ars_envs_without_a_candidate_run_the_policy_and_rejoin():
     assert agent.iterations == 1
     np.testing.assert_allclose(agent.theta, expected)
     assert list(agent.searching) == [False, True, False]  # env 1 took the next +delta
+    # envs 0 and 2 are in policy episodes while -delta waits: env 0 gives its up and takes it
+    assert list(agent.restart()) == [True, False, False]
+    np.testing.assert_allclose(agent.candidates[0], agent.theta - 0.05 * agent.deltas[0])
+    assert list(agent.searching) == [True, True, False] and agent.returns[0] == 0.0
+    assert agent.restart() is None  # nothing waits
 
 
 def test_ars_v2_whitens_with_the_last_iterations_states():

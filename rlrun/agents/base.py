@@ -32,6 +32,12 @@ class Agent:
     def update(self, step: int) -> None:
         """Train if an update is due at global env step `step` (the agent keeps its own clock)."""
 
+    def restart(self) -> np.ndarray | None:
+        """A mask of the vector envs whose running episodes the agent gives up: the runner resets
+        them before the next step (ARS: envs running its policy while candidates wait). None:
+        none, every step but such moments."""
+        return None
+
     def pop_metrics(self) -> dict[str, float]:
         """TensorBoard tag -> mean since the last call (losses/..., charts/...); read once per
         log interval, so the hot loop never waits on the device."""

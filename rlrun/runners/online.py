@@ -161,6 +161,11 @@ class OnlineRunner:
                 agent.observe(t, s.step)
                 agent.update(s.step)
                 s.obs = next_obs
+                restart = agent.restart()
+                if restart is not None:  # episodes the agent gives up start afresh
+                    fresh, _ = env.reset(options={"reset_mask": restart})
+                    s.obs = s.obs.copy()  # the transition the agent saw keeps its own
+                    s.obs[restart] = fresh[restart]
 
                 done = finished(infos)
                 if done is not None:

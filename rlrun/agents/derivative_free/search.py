@@ -140,6 +140,18 @@ class CandidateSearch(Agent):
         for i in free:
             self._assign(i)
 
+    def restart(self) -> np.ndarray | None:
+        """Envs running the policy while candidates wait (ARS, after its update) give up their
+        policy episode and take the candidates: no env idles while a candidate waits."""
+        mask = np.zeros(self.num_envs, bool)
+        for i in map(int, np.flatnonzero(~self.searching)):
+            candidate = self.propose(i)
+            if candidate is None:
+                break
+            self.candidates[i], self.searching[i], mask[i] = candidate, True, True
+            self.returns[i], self.lengths[i] = 0.0, 0
+        return mask if mask.any() else None
+
     def _assign(self, i: int) -> None:
         candidate = self.propose(i)
         self.searching[i] = candidate is not None
@@ -229,8 +241,9 @@ class CEM(CandidateSearch):
 
 class ARS(CandidateSearch):
     """Augmented Random Search: an iteration proposes theta +- delta_std * delta_k for n_delta
-    directions, the envs score them as they come free (envs with none left run theta for an
-    episode, logged as charts/policy_return), and the last score steps theta (`ars_step`).
+    directions, the envs score them as they come free (envs with none left run theta, logged as
+    charts/policy_return when such an episode ends before the next iteration starts: then it is
+    cut short, `restart`), and the last score steps theta (`ars_step`).
     V2 (normalize_obs) whitens observations by the statistics of every state the candidates
     met in earlier iterations: frozen within one, so the antithetic pairs see the same policy."""
 

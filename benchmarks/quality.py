@@ -1,0 +1,123 @@
+"""Learning quality of rlrun's tuned presets beside the RL Zoo's published scores.
+
+    python benchmarks/quality.py trpo --seeds 0 1 2
+    python benchmarks/quality.py trpo:pendulum ars:cartpole --seeds 0
+
+Each (agent, env) pair runs its preset (conf/hyperparams/<agent>_<env>.yaml) at the preset's own
+budget, which is the Zoo's, one rlrun process per run, one run at a time. An argument is an
+agent (every pair in ZOO with that agent) or `agent:env`. The final deterministic evaluation (10
+episodes, seed + 10000) is set beside the Zoo's benchmark.md score for that pair, with the wall
+time of each run. Results: a markdown table on stdout and in benchmarks/results/quality-<time>.md,
+the raw numbers in .json beside it, the run directories under benchmarks/results/quality-<time>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# RL Zoo benchmark.md @ 22e3ff2: (agent, rlrun env config) -> (env id there, mean, std, budget
+# there). The Zoo's budget can differ from its hyperparams file's n_timesteps (it was measured
+# with older files); rlrun's presets follow the hyperparams file.
+ZOO: dict[tuple[str, str], tuple[str, float, float, str]] = {
+    ("trpo", "cartpole"): ("CartPole-v1", 500.0, 0.0, "100k"),
+    ("trpo", "pendulum"): ("Pendulum-v1", -174.631, 127.577, "100k"),
+    ("trpo", "acrobot"): ("Acrobot-v1", -83.114, 18.648, "100k"),
+    ("trpo", "mountaincar"): ("MountainCar-v0", -107.278, 13.231, "100k"),
+    ("trpo", "mountaincar_continuous"): ("MountainCarContinuous-v0", 92.489, 0.355, "50k"),
+    ("trpo", "lunarlander"): ("LunarLander-v2", 133.166, 112.173, "200k"),
+    ("trpo", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 262.387, 21.428, "200k"),
+    ("ars", "cartpole"): ("CartPole-v1", 500.0, 0.0, "50k"),
+    ("ars", "pendulum"): ("Pendulum-v1", -212.540, 160.444, "2M"),
+    ("ars", "acrobot"): ("Acrobot-v1", -82.884, 23.825, "500k"),
+    ("ars", "mountaincar"): ("MountainCar-v0", -122.0, 33.456, "500k"),
+    ("ars", "mountaincar_continuous"): ("MountainCarContinuous-v0", 96.672, 0.784, "500k"),
+    ("ars", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 167.959, 147.071, "2M"),
+    ("ppo", "pendulum"): ("Pendulum-v1", -172.225, 104.159, "100k"),
+}
+
+
+def pairs(args: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for arg in args:
+        agent, _, env = arg.partition(":")
+        found = [p for p in ZOO if p[0] == agent and (not env or p[1] == env)]
+        if not found:
+            sys.exit(
+                f"quality: no Zoo score for {arg}; known: {sorted(f'{a}:{e}' for a, e in ZOO)}"
+            )
+        out += found
+    return out
+
+
+def run(agent: str, env: str, seed: int, run_dir: Path) -> dict:
+    script = Path(sys.executable).with_name("rlrun")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "rlrun"]
+    cmd += [f"agent={agent}", f"env={env}", f"seed={seed}", "logger.progress=false"]
+    cmd += ["eval.episodes=10", f"hydra.run.dir={run_dir}"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd="/")
+    wall = time.perf_counter() - start
+    summary = run_dir / "summary.json"
+    if proc.returncode or not summary.exists():
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:], "wall_s": wall}
+    s = json.loads(summary.read_text())
+    return {
+        "final": s["final_eval"]["mean_return"],
+        "best": s["best_eval_mean_return"],
+        "steps": s["steps"],
+        "wall_s": wall,
+        "evaluations": s["evaluations"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("pairs", nargs="+", help="agent, or agent:env")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = RESULTS / f"quality-{stamp}"
+    rows = []
+    for agent, env in pairs(args.pairs):
+        for seed in args.seeds:
+            print(f"quality: {agent} {env} seed {seed}", file=sys.stderr, flush=True)
+            r = run(agent, env, seed, out_dir / f"{agent}_{env}" / f"seed{seed}")
+            rows.append({"agent": agent, "env": env, "seed": seed, **r})
+    lines = [
+        f"# Learning quality at the Zoo's budgets ({stamp}, seeds {args.seeds})",
+        "",
+        "| agent | env | Zoo (benchmark.md @ 22e3ff2) | rlrun final eval per seed | mean | "
+        "seeds >= Zoo mean - Zoo std | steps | wall s per run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for agent, env in dict.fromkeys((r["agent"], r["env"]) for r in rows):
+        mine = [r for r in rows if (r["agent"], r["env"]) == (agent, env)]
+        ok = [r for r in mine if "error" not in r]
+        env_id, mean, std, budget = ZOO[(agent, env)]
+        finals = " / ".join(f"{r['final']:.1f}" if "error" not in r else "error" for r in mine)
+        within = sum(r["final"] >= mean - std for r in ok)
+        avg = f"{statistics.mean(r['final'] for r in ok):.1f}" if ok else "–"
+        steps = f"{ok[0]['steps']:,}" if ok else "–"
+        walls = " / ".join(f"{r['wall_s']:.0f}" for r in mine)
+        lines.append(
+            f"| {agent} | {env_id} | {mean:.1f} +- {std:.1f} at {budget} | {finals} | {avg} "
+            f"| {within}/{len(mine)} | {steps} | {walls} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"quality-{stamp}.md").write_text(text)
+    (RESULTS / f"quality-{stamp}.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

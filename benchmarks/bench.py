@@ -230,6 +230,17 @@ ARS_PENDULUM_ZOO: dict[str, Any] = {
     "alive_bonus_offset": 0,
     "policy_kwargs": {"net_arch": [16]},
 }
+# What both ARS specs share: sb3-contrib with the Zoo's VecNormalize, judged on the mean final
+# eval; n_envs differs on purpose (the presets say why).
+ARS_VS_SB3_CONTRIB: dict[str, Any] = {
+    "solve_on": "mean-final",
+    "sb3_algo": "sb3_contrib.ARS",
+    "sb3_normalize_obs": True,
+    "impls": ("rlrun", "sb3"),  # ARS does no backprop: torch's thread count hardly matters
+    "unmatched": ("n_envs",),
+    "target_sps_ratio": 1.5,
+    "target_return_vs_baseline": True,
+}
 # rlrun only: its presets (conf/hyperparams/<agent>_<env>.yaml) decide the budget.
 PENDULUM_RLRUN = {"threshold": -200, "total_timesteps": 20_000, "eval_every": 2_000}
 
@@ -277,32 +288,20 @@ SPECS: dict[str, Spec] = {
     "ars-pendulum": Spec(
         ("agent=ars", "env=pendulum"),
         -200,
-        "mean-final",
         total_timesteps=2_000_000,
         eval_every=100_000,
-        sb3_algo="sb3_contrib.ARS",
         sb3_env="Pendulum-v1",
         sb3_kwargs=ARS_PENDULUM_ZOO,
-        sb3_normalize_obs=True,
-        impls=("rlrun", "sb3"),  # ARS does no backprop: torch's thread count hardly matters
-        unmatched=("n_envs",),
-        target_sps_ratio=1.5,
-        target_return_vs_baseline=True,
+        **ARS_VS_SB3_CONTRIB,
     ),
     "ars-mountaincar-continuous": Spec(
         ("agent=ars", "env=mountaincar_continuous"),
         90,
-        "mean-final",
         total_timesteps=500_000,
         eval_every=25_000,
-        sb3_algo="sb3_contrib.ARS",
         sb3_env="MountainCarContinuous-v0",
         sb3_kwargs=ARS_PENDULUM_ZOO | {"delta_std": 0.2},
-        sb3_normalize_obs=True,
-        impls=("rlrun", "sb3"),
-        unmatched=("n_envs",),
-        target_sps_ratio=1.5,
-        target_return_vs_baseline=True,
+        **ARS_VS_SB3_CONTRIB,
     ),
     "trpo-cartpole": Spec(
         ("agent=trpo", "env=cartpole"),

@@ -255,6 +255,19 @@ RESUME_CASES = {
         "agent.batch_size=32",
         "agent.net_arch=[32,32]",
     ],
+    "sac_gsde": [  # noise matrices and the train_freq block in flight at the interrupt
+        "agent=sac",
+        "env=pendulum",
+        "total_timesteps=2000",
+        "agent.learning_starts=1000",
+        "agent.use_sde=true",
+        "agent.use_sde_at_warmup=true",
+        "agent.sde_sample_freq=3",
+        "agent.train_freq=7",
+        "agent.gradient_steps=2",
+        "agent.batch_size=32",
+        "agent.net_arch=[32,32]",
+    ],
 }
 
 

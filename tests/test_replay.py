@@ -1,6 +1,8 @@
 """Replay extensions against brute force and hand-computed values: sum tree, prioritized
 replay, n-step transitions; plus the dueling head and action noise."""
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -236,3 +238,56 @@ def test_sac_clears_a_pendulum_threshold(tmp_path):
         "eval.episodes=5",
     )
     assert trainer.result.best_eval_mean_return >= -250
+
+
+def test_sac_gsde_log_prob_is_the_squashed_state_dependent_gaussian():
+    """SAC's gSDE action: u = clip(mean) + h(s) @ W, a = tanh(u); its log-probability is
+    N(mean, sqrt(h^2 @ sigma^2 + 1e-6)) at u with the tanh correction; the gradient reaches
+    sigma through W (reparameterised) and the features through both mean and noise."""
+    from rlrun.networks.heads import SquashedGaussianActor
+
+    actor = SquashedGaussianActor(3, 2, [8], "relu", use_sde=True, log_std_init=-1.0)
+    with torch.no_grad():
+        actor.log_std.add_(torch.linspace(-0.5, 0.5, 16).view(8, 2))
+    obs = torch.randn(5, 3)
+    matrix = actor.sde_matrices((), torch.Generator().manual_seed(0))
+    assert matrix.shape == (8, 2)
+    action, logp = actor.sample(obs, None, matrix)
+    h = actor.body(obs)
+    mean = actor.mean(h).clamp(-2.0, 2.0)
+    u = mean + h @ matrix
+    torch.testing.assert_close(action, torch.tanh(u))
+    std = (h**2 @ actor.log_std.exp() ** 2 + 1e-6).sqrt()
+    expected = torch.distributions.Normal(mean, std).log_prob(u).sum(-1)
+    expected = expected - torch.log(1 - torch.tanh(u) ** 2).sum(-1)
+    torch.testing.assert_close(logp, expected, rtol=1e-4, atol=1e-4)
+    (logp.sum() + action.sum()).backward()
+    assert actor.log_std.grad.abs().sum() > 0 and actor.body[0].weight.grad.abs().sum() > 0
+    # one matrix per env when acting: row i's noise is h_i @ W_i
+    per_env = actor.sde_matrices((5,), torch.Generator().manual_seed(1))
+    acted, _ = actor.sample(obs, None, per_env)
+    rows = torch.stack([h[i] @ per_env[i] for i in range(5)])
+    torch.testing.assert_close(acted, torch.tanh(mean + rows))
+
+
+def test_sac_gsde_draws_new_matrices_at_each_train_freq_block(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=sac",
+        "env=pendulum",
+        "agent.use_sde=true",
+        "agent.train_freq=4",
+        "agent.gradient_steps=1",
+        "agent.learning_starts=0",
+        "agent.net_arch=[16,16]",
+        "total_timesteps=40",
+        "eval.episodes=1",
+    )
+    agent, obs = trainer.agent, np.zeros((1, 3), np.float32)
+    seen = []
+    for step in range(41, 50):
+        agent.act(obs, explore=True)
+        seen.append(agent.exploration.clone())
+        agent.update(step)  # a block ends at 44 and 48: the next act draws anew
+    changed = [not torch.equal(a, b) for a, b in itertools.pairwise(seen)]
+    assert changed == [False, False, False, True, False, False, False, True]

@@ -46,6 +46,30 @@ class QNetwork(nn.Module):
         return self.value(h) + advantage - advantage.mean(dim=-1, keepdim=True)
 
 
+def sde_std(log_std: torch.Tensor, n_out: int, use_expln: bool) -> torch.Tensor:
+    """gSDE's std of each noise weight, [features, actions], from its log-std ([features,
+    actions], or [features, 1] shared by the actions): exp(log_std), or with `use_expln` exp
+    below 0 and log1p(log_std) + 1 above (it grows slowly: no blow-up)."""
+    if use_expln:
+        std = torch.where(log_std <= 0, log_std.exp(), torch.log1p(log_std.clamp(min=0)) + 1.0)
+    else:
+        std = log_std.exp()
+    return std.expand(log_std.shape[0], n_out)
+
+
+def sde_log_std(h: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """The log-std of gSDE's action noise h(s) @ W, W ~ N(0, std^2), per row:
+    0.5 * log(h(s)^2 @ std^2 + 1e-6) (SB3's epsilon)."""
+    return 0.5 * torch.log(h**2 @ std**2 + 1e-6)
+
+
+def sde_noise(h: torch.Tensor, exploration: torch.Tensor) -> torch.Tensor:
+    """h(s) @ W: one matrix for every row ([features, actions]) or one per row ([n, ...])."""
+    if exploration.dim() == 2:
+        return h @ exploration
+    return torch.bmm(h.unsqueeze(1), exploration).squeeze(1)
+
+
 class ActorCritic(nn.Module):
     """A policy head (categorical logits, or a diagonal Gaussian's mean) and a value head, on one
     shared trunk or two separate MLPs. The Gaussian's std is a learned state-independent vector,
@@ -124,14 +148,7 @@ class ActorCritic(nn.Module):
         return out, value
 
     def sde_std(self) -> torch.Tensor:
-        """gSDE's std of each noise weight, [features, actions]: exp(log_std), or with
-        `use_expln` exp below 0 and log1p(log_std) + 1 above (it grows slowly: no blow-up)."""
-        log_std = self.log_std
-        if self.use_expln:
-            std = torch.where(log_std <= 0, log_std.exp(), torch.log1p(log_std.clamp(min=0)) + 1.0)
-        else:
-            std = log_std.exp()
-        return std.expand(log_std.shape[0], self.n_out)
+        return sde_std(self.log_std, self.n_out, self.use_expln)
 
     def sde_matrices(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """n noise matrices W ~ N(0, sde_std^2), one per env: [n, features, actions]."""
@@ -139,12 +156,11 @@ class ActorCritic(nn.Module):
         return torch.randn((n, *std.shape), generator=generator, device=std.device) * std
 
     def _log_std(self, h: torch.Tensor) -> torch.Tensor:
-        """The Gaussian's log-std: the learned vector, or gSDE's per-state
-        0.5 * log(h(s)^2 @ sigma^2 + 1e-6), h detached as SB3's (the features are learned
-        for the mean only)."""
+        """The Gaussian's log-std: the learned vector, or gSDE's per-state one, h detached as
+        SB3's on-policy gSDE (the features are learned for the mean only)."""
         if not self.use_sde:
             return self.log_std
-        return 0.5 * torch.log(h.detach() ** 2 @ self.sde_std() ** 2 + 1e-6)
+        return sde_log_std(h.detach(), self.sde_std())
 
     def sample(
         self,
@@ -162,7 +178,7 @@ class ActorCritic(nn.Module):
         log_std = self._log_std(h)
         if self.use_sde:
             assert exploration is not None, "gSDE samples with the agent's noise matrices"
-            noise = torch.bmm(h.unsqueeze(1), exploration).squeeze(1)
+            noise = sde_noise(h, exploration)
         else:
             noise = log_std.exp() * torch.randn(out.shape, generator=generator, device=out.device)
         raw = out + noise
@@ -261,7 +277,9 @@ class VectorizedCritic(nn.Module):
 
 
 class SquashedGaussianActor(nn.Module):
-    """SAC's policy: a state-dependent Gaussian squashed by tanh into [-1, 1]."""
+    """SAC's policy: a Gaussian squashed by tanh into [-1, 1], its log-std a linear head on the
+    features, or with `use_sde` gSDE's (SB3's SAC flavour: noise h(s) @ W with the features
+    learned through the noise too, the mean clipped to [-clip_mean, clip_mean] before tanh)."""
 
     LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 
@@ -271,28 +289,67 @@ class SquashedGaussianActor(nn.Module):
         action_dim: int,
         net_arch: list[int],
         activation: str,
+        *,
+        use_sde: bool = False,
+        log_std_init: float = -3.0,
+        full_std: bool = True,
+        use_expln: bool = False,
+        clip_mean: float = 2.0,
     ) -> None:
         super().__init__()
         width = net_arch[-1] if net_arch else obs_dim
+        self.action_dim = action_dim
         self.body = trunk(obs_dim, net_arch, activation)
         self.mean = nn.Linear(width, action_dim)
-        self.log_std = nn.Linear(width, action_dim)
+        self.use_sde, self.use_expln, self.clip_mean = use_sde, use_expln, clip_mean
+        self.log_std: nn.Module | nn.Parameter
+        if use_sde:
+            shape = (width, action_dim) if full_std else (width, 1)
+            self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)))
+        else:
+            self.log_std = nn.Linear(width, action_dim)
+
+    def _params(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(features h, the Gaussian's mean, its log-std) per row."""
+        h = self.body(obs.float().flatten(1))
+        mean = self.mean(h)
+        if self.use_sde:
+            mean = mean.clamp(-self.clip_mean, self.clip_mean)
+            return h, mean, sde_log_std(h, self.sde_std())
+        assert isinstance(self.log_std, nn.Linear)
+        return h, mean, self.log_std(h).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(obs.float().flatten(1))
-        log_std = self.log_std(h).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
-        return self.mean(h), log_std
+        _, mean, log_std = self._params(obs)
+        return mean, log_std
+
+    def sde_std(self) -> torch.Tensor:
+        assert isinstance(self.log_std, nn.Parameter)
+        return sde_std(self.log_std, self.action_dim, self.use_expln)
+
+    def sde_matrices(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        """Noise matrices W ~ N(0, sde_std^2) of `shape` (+ [features, actions]): per env for
+        acting, or one for a gradient step, whose actions are reparameterised through it."""
+        std = self.sde_std()
+        return torch.randn((*shape, *std.shape), generator=generator, device=std.device) * std
 
     def sample(
         self,
         obs: torch.Tensor,
         generator: torch.Generator | None = None,
+        exploration: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A reparameterised action in [-1, 1] and its log-probability (tanh-corrected)."""
-        mean, log_std = self(obs)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device)
-        u = mean + log_std.exp() * noise
-        logp = (-0.5 * noise**2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+        """A reparameterised action in [-1, 1] and its log-probability (tanh-corrected); with
+        gSDE the noise is h(s) @ exploration (`sde_matrices`)."""
+        h, mean, log_std = self._params(obs)
+        if self.use_sde:
+            assert exploration is not None, "gSDE samples with the agent's noise matrices"
+            u = mean + sde_noise(h, exploration)
+            z = (u - mean) / log_std.exp()
+        else:
+            z = torch.randn(mean.shape, generator=generator, device=mean.device)
+            u = mean + log_std.exp() * z
+        logp = (-0.5 * z**2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
         logp = logp - (2 * (np.log(2) - u - F.softplus(-2 * u))).sum(-1)
         return torch.tanh(u), logp
 

@@ -77,3 +77,11 @@ class SACConfig(ContinuousControlConfig):
     target_entropy: float | None = None  # null: -dim(action space)
     target_update_interval: int = param(1, gt=0)  # gradient steps between target updates
     n_critics: int = param(2, gt=0)
+    # gSDE (Raffin et al. 2021), SB3's SAC switches: noise h(s) @ W, W per env resampled at
+    # each train_freq block and every sde_sample_freq steps; log_std_init is W's (gSDE only)
+    use_sde: bool = False
+    sde_sample_freq: int = param(-1, ge=-1)  # -1: once per train_freq block
+    log_std_init: float = -3.0
+    full_std: bool = True
+    use_expln: bool = False
+    use_sde_at_warmup: bool = False  # gSDE instead of uniform actions before learning_starts

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from rlrun.agents.continuous.config import SACConfig
-from rlrun.agents.offpolicy import ContinuousOffPolicyAgent
+from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, crossed
 from rlrun.maths import td_target
 from rlrun.networks.heads import SquashedGaussianActor, VectorizedCritic
 from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
@@ -32,7 +32,14 @@ class SAC(ContinuousOffPolicyAgent):
         super().__init__(cfg, spaces, device, seed)
         obs_dim = gym.spaces.flatdim(spaces.observation)
         self.actor = SquashedGaussianActor(
-            obs_dim, self.action_dim, cfg.net_arch, cfg.activation
+            obs_dim,
+            self.action_dim,
+            cfg.net_arch,
+            cfg.activation,
+            use_sde=cfg.use_sde,
+            log_std_init=cfg.log_std_init,
+            full_std=cfg.full_std,
+            use_expln=cfg.use_expln,
         ).to(device)
         self.critic = VectorizedCritic(
             cfg.n_critics, obs_dim, self.action_dim, cfg.net_arch, cfg.activation
@@ -50,20 +57,43 @@ class SAC(ContinuousOffPolicyAgent):
         )
         self.alpha_optimizer = adam([self.log_alpha], cfg.learning_rate) if self.autotune else None
         self.n_updates = 0
+        self.exploration: torch.Tensor | None = None  # gSDE's noise matrices, one per env
+        self.collected = 0  # vector steps since the current train_freq block began (gSDE)
+
+    def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+        if explore and self.cfg.use_sde and self.cfg.use_sde_at_warmup:
+            return self.center + self.half_range * self.policy_action(obs, explore)
+        return super().act(obs, explore=explore)
 
     def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         with torch.inference_mode():
             x = self.obs_tensor(obs)
-            action = (
-                self.actor.sample(x, self.generator)[0] if explore else self.actor.deterministic(x)
-            )
+            if not explore:
+                action = self.actor.deterministic(x)
+            elif self.cfg.use_sde:
+                freq = self.cfg.sde_sample_freq
+                if self.exploration is None or (freq > 0 and self.collected % freq == 0):
+                    self.exploration = self.actor.sde_matrices((len(x),), self.generator)
+                action = self.actor.sample(x, self.generator, self.exploration)[0]
+            else:
+                action = self.actor.sample(x, self.generator)[0]
+        self.collected += 1 if explore else 0
         return action.cpu().numpy()
+
+    def update(self, step: int) -> None:
+        # SB3 collects in blocks of train_freq steps and draws gSDE's matrices anew at each
+        # block's start, whether or not it trains after it
+        if self.cfg.use_sde and crossed(step, self.num_envs, self.cfg.train_freq):
+            self.exploration, self.collected = None, 0
+        super().update(step)
 
     def train(self, gradient_steps: int) -> None:
         cfg = self.cfg
         for _ in range(gradient_steps):
             batch = self.buffer.get(self.buffer.sample_indices(cfg.batch_size, self.rng))
-            action, logp = self.actor.sample(batch.obs, self.generator)
+            # gSDE: one matrix per gradient step, the actions reparameterised through it
+            matrix = self.actor.sde_matrices((), self.generator) if cfg.use_sde else None
+            action, logp = self.actor.sample(batch.obs, self.generator, matrix)
             # alpha is read before its own update, as SB3 does: this step's critic and actor
             # losses use the value the last step left (exp makes a copy, not a view)
             alpha = self.log_alpha.detach().exp()
@@ -74,7 +104,7 @@ class SAC(ContinuousOffPolicyAgent):
                 self.stats.add(alpha_loss=alpha_loss)
 
             with torch.no_grad():
-                next_action, next_logp = self.actor.sample(batch.next_obs, self.generator)
+                next_action, next_logp = self.actor.sample(batch.next_obs, self.generator, matrix)
                 next_q = self.critic_target(batch.next_obs, next_action).min(dim=0).values
                 target = td_target(
                     batch.rewards,

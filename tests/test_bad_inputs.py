@@ -25,9 +25,12 @@ from .conftest import ROOT, TINY, run_cli
 BAD_INPUTS = [
     # config groups and their options
     ("agent=nope", "agent=nope: no such option; choose one of: a2c, "),
-    ("env=nope", "env=nope: no such option; choose one of: acrobot, cartpole"),
+    ("env=nope", "env=nope: no such option; choose one of: acrobot, bipedalwalker, cartpole"),
     ("exploration=nope", "exploration=nope: no such option; choose one of: auto, boltzmann"),
-    ("hyperparams=nosuch", "hyperparams=nosuch: no such option; choose one of: a2c_cartpole"),
+    (
+        "hyperparams=nosuch",
+        "hyperparams=nosuch: no such option; choose one of: a2c_acrobot, a2c_bipedalwalker",
+    ),
     ("bonus=nope", "bonus=nope: no such option; choose one of: count"),
     ("encoder=nope", "encoder=nope: no such option; choose one of: auto, flatten"),
     ("bonus=null", "bonus=null: a config group cannot be set to null; leave it out"),

@@ -283,6 +283,8 @@ def test_normalization_statistics_are_frozen_for_evaluation_and_saved(tmp_path):
         tmp_path,
         "agent=ppo",
         "env=pendulum",
+        "agent.normalize_obs=true",
+        "agent.normalize_reward=true",
         "agent.n_steps=256",
         "total_timesteps=2048",
         "eval.episodes=2",

@@ -73,7 +73,10 @@ class SAC(ContinuousOffPolicyAgent):
             elif self.cfg.use_sde:
                 freq = self.cfg.sde_sample_freq
                 if self.exploration is None or (freq > 0 and self.collected % freq == 0):
-                    self.exploration = self.actor.sde_matrices((len(x),), self.generator)
+                    with torch.inference_mode(False):  # agent state: restored in place
+                        self.exploration = self.actor.sde_matrices(
+                            (len(x),), self.generator
+                        ).detach()
                 action = self.actor.sample(x, self.generator, self.exploration)[0]
             else:
                 action = self.actor.sample(x, self.generator)[0]

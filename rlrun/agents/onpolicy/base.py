@@ -108,7 +108,8 @@ class OnPolicyAgent(Agent):
         if not explore:
             return self.policy.to_env(self.policy.deterministic(self._tensor(x))).cpu().numpy()
         if self.policy.use_sde and self._sde_due():
-            self.exploration = self.policy.sde_matrices(len(x), self.generator)
+            with torch.inference_mode(False):  # agent state: a checkpoint restores into it
+                self.exploration = self.policy.sde_matrices(len(x), self.generator)
         raw, log_prob, value = self.policy.sample(self._tensor(x), self.generator, self.exploration)
         self._acted = (
             x,

@@ -17,7 +17,7 @@ import numpy as np
 from rlrun.agents.base import Agent
 from rlrun.agents.derivative_free.config import ARSConfig, CEMConfig, RandomSearchConfig
 from rlrun.agents.derivative_free.policies import FlatPolicy
-from rlrun.normalize import ObsNormalizer
+from rlrun.normalize import ObsNormalizer, RunningMeanStd
 from rlrun.transition import Spaces, Transition
 
 
@@ -262,17 +262,13 @@ class ARS(CandidateSearch):
 
     def _sample(self) -> None:
         """A new iteration: n_delta directions, 2 n_delta members (+delta_k first, then
-        -delta_k) to score, and fresh sums of the states they meet."""
+        -delta_k) to score, and fresh statistics of the states they meet."""
         n = self.cfg.n_delta
         self.deltas = self.rng.standard_normal((n, self.net.size))
         self.pending = list(range(2 * n))
         self.population_returns = np.zeros(2 * n)
         self.returned = np.zeros(2 * n, bool)
-        self.obs_count, self.obs_sum, self.obs_squares = (
-            0,
-            np.zeros(self.obs_dim),
-            np.zeros(self.obs_dim),
-        )
+        self.iteration_obs = RunningMeanStd((self.obs_dim,))  # what the candidates meet
 
     def propose(self, i: int) -> np.ndarray | None:
         if not self.pending:
@@ -285,10 +281,7 @@ class ARS(CandidateSearch):
 
     def observe(self, t: Transition, step: int) -> None:
         if self.normalizer is not None and self.searching.any():
-            x = t.obs.reshape(len(t.obs), -1)[self.searching].astype(np.float64)
-            self.obs_count += len(x)
-            self.obs_sum += x.sum(0)
-            self.obs_squares += np.square(x).sum(0)
+            self.iteration_obs.update(t.obs.reshape(len(t.obs), -1)[self.searching])
         super().observe(t, step)
 
     def scored(self, i: int, score: float, improved: bool) -> None:
@@ -302,9 +295,8 @@ class ARS(CandidateSearch):
             self.theta, self.deltas, plus, minus, self.cfg.learning_rate, self.n_top
         )
         if self.normalizer is not None:
-            mean = self.obs_sum / self.obs_count
-            var = np.maximum(self.obs_squares / self.obs_count - mean**2, 0.0)
-            self.normalizer.rms.merge(mean, var, self.obs_count)
+            seen = self.iteration_obs
+            self.normalizer.rms.merge(seen.mean, seen.var, seen.count)
         self.iterations += 1
         self._sample()
 

@@ -68,6 +68,12 @@ class TensorBoardLogger:
         with self._writing():
             self._file_writer().add_summary(summary, step)
 
+    def margin_charts(self, category: str, charts: dict[str, tuple[str, str, str]]) -> None:
+        """Custom Scalars charts of a value with its band: title -> (value, lower, upper) tags."""
+        layout = {category: {title: ["Margin", list(tags)] for title, tags in charts.items()}}
+        with self._writing():
+            self.writer.add_custom_scalars(layout)
+
     def text(self, tag: str, text: str) -> None:
         with self._writing():
             self.writer.add_text(tag, text)

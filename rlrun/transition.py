@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -34,6 +35,10 @@ class Transition:
             self.terminated[mask],
             self.truncated[mask],
         )
+
+    def shift_obs(self, offset: int) -> Transition:
+        """The same step with `offset` added to the (Discrete) observations."""
+        return dataclasses.replace(self, obs=self.obs + offset, next_obs=self.next_obs + offset)
 
 
 @dataclass

@@ -100,6 +100,24 @@ BAD_INPUTS = [
         "agent.n_top: 6 is above agent.n_delta=4: use at most 4, or null for all",
     ),
     ("agent=ars agent.policy=rnn", "agent.policy: got 'rnn'; choose one of: linear, mlp"),
+    # bandits: the testbed runner and its envs
+    ("agent=action_value env=cartpole", "agent: agent 'action_value' needs discrete observations"),
+    ("agent=action_value env=frozenlake", "env.id: FrozenLake-v1 has no batched testbed"),
+    (
+        "agent=action_value env=testbed exploration=thompson exploration.posterior=beta",
+        "exploration.posterior: beta needs 0/1 rewards (Bernoulli arms)",
+    ),
+    (
+        "agent=action_value env=testbed total_timesteps=5 env.num_envs=10",
+        "total_timesteps: 5 is less than one step of each of env.num_envs=10 problems",
+    ),
+    (
+        "agent=action_value env=testbed env.max_episode_steps=10",
+        "env.max_episode_steps: a testbed run takes none",
+    ),
+    ("agent=action_value env=testbed env.kwargs.k=1", "env.kwargs: rlrun/Bandit-v0 rejected"),
+    ("agent=dqn exploration=ucb", "exploration: "),
+    ("agent=gradient_bandit env=testbed exploration=epsilon_greedy", "exploration: "),
     # files and directories
     ("hydra.run.dir=/proc/rlrun", "hydra.run.dir=/proc/rlrun: cannot write /proc/rlrun"),
     ("-m seed=1,2 hydra.sweep.dir=/proc/rlrun", "hydra.sweep.dir=/proc/rlrun: cannot write"),
@@ -154,6 +172,10 @@ def test_bad_input_is_one_line_exit_2_and_trains_nothing(tmp_path, line, expecte
             "total_timesteps=3000 is less than one rollout (agent.n_steps=2048 x env.num_envs=2",
         ),
         ("agent=dqn agent.learning_starts=5000", "agent.learning_starts=5000 >= total_timesteps"),
+        (
+            "agent=action_value env=testbed env.num_envs=7",
+            "total_timesteps=3000 is not a multiple of env.num_envs=7: each problem runs 428 steps",
+        ),
     ],
 )
 def test_values_that_waste_the_run_train_with_one_warning(tmp_path, line, warning):

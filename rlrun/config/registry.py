@@ -142,6 +142,9 @@ ENCODERS: Registry[EncoderConfig] = Registry("encoder")
 
 # --- runners ------------------------------------------------------------------------------------
 
-# The loops that drive agents, by an agent's `runner` flag: the online single-agent loop today; a
-# multi-agent loop and an offline loop (learning from demonstrations) sit beside it.
-RUNNERS: dict[str, str] = {"online": "rlrun.runners.online:OnlineRunner"}
+# The loops that drive agents, by an agent's `runner` flag: the online single-agent loop, the bandit
+# testbed's; a multi-agent loop and an offline loop (learning from demonstrations) sit beside it.
+RUNNERS: dict[str, str] = {
+    "online": "rlrun.runners.online:OnlineRunner",
+    "testbed": "rlrun.runners.testbed:TestbedRunner",  # bandits: many problems in one batch
+}

@@ -16,15 +16,23 @@ from rlrun.transition import Spaces, Transition
 
 
 class Exploration:
-    tag = "value"  # charts/<tag> in TensorBoard
+    tag: str | None = "value"  # charts/<tag> in TensorBoard; None: nothing to chart
 
-    def __init__(self, cfg: ScheduledConfig, spaces: Spaces) -> None:
-        self.schedule = Schedule(cfg, spaces.total_timesteps)
-        self.value = self.schedule(0)
+    def __init__(self, cfg: ExplorationConfig, spaces: Spaces) -> None:
+        # a scheduled value (epsilon, temperature, sigma), or a constant one a strategy sets
+        self.schedule = (
+            Schedule(cfg, spaces.total_timesteps) if isinstance(cfg, ScheduledConfig) else None
+        )
+        self.value = 0.0 if self.schedule is None else self.schedule(0)
+
+    def chart(self) -> tuple[str, float] | None:
+        """(tag, value) for charts/<tag>, or None for a strategy with nothing to chart."""
+        return None if self.tag is None else (self.tag, self.value)
 
     def observe(self, t: Transition, step: int) -> None:
         """After every vector step; `step` is the global env-step count so far."""
-        self.value = self.schedule(step)
+        if self.schedule is not None:
+            self.value = self.schedule(step)
 
 
 E = TypeVar("E", bound=Exploration)

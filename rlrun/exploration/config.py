@@ -61,6 +61,32 @@ class OUNoiseConfig(GaussianNoiseConfig):
     dt: float = param(1e-2, gt=0)
 
 
+@EXPLORATIONS.register("ucb", impl="rlrun.exploration.strategies:UCB")
+@dataclass
+class UCBConfig(ExplorationConfig):
+    """Upper confidence bound: argmax_a Q(s, a) + c sqrt(ln t / N(s, a)), t = N(s) + 1, untried
+    actions first (Sutton & Barto section 2.7; Auer et al. 2002 with c = sqrt(2))."""
+
+    name: str = "ucb"
+    c: float = param(2.0, ge=0)
+
+
+@EXPLORATIONS.register("thompson", impl="rlrun.exploration.strategies:Thompson")
+@dataclass
+class ThompsonConfig(ExplorationConfig):
+    """Thompson sampling from a posterior over each action's mean reward: `gaussian` (prior
+    N(prior_mean, prior_std^2), rewards of known std reward_std) or `beta` (Beta(prior_alpha,
+    prior_beta) over the success probability of 0/1 rewards)."""
+
+    name: str = "thompson"
+    posterior: str = param("gaussian", choices=("gaussian", "beta"))
+    prior_mean: float = 0.0
+    prior_std: float = param(1.0, gt=0)
+    reward_std: float = param(1.0, gt=0)
+    prior_alpha: float = param(1.0, gt=0)
+    prior_beta: float = param(1.0, gt=0)
+
+
 @EXPLORATIONS.register("policy", impl="")  # nothing to build: the agent samples its policy
 @dataclass
 class PolicySamplingConfig(ExplorationConfig):

@@ -102,5 +102,5 @@ class TD3(ContinuousOffPolicyAgent):
                 update_target(self.actor_target, self.actor, cfg.tau)
                 self.stats.add(actor_loss=actor_loss)
 
-    def exploration_value(self) -> tuple[str, float]:
-        return self.noise.tag, self.noise.value
+    def exploration_value(self) -> tuple[str, float] | None:
+        return self.noise.chart()

@@ -11,16 +11,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlrun.agents.base import Agent
 from rlrun.agents.tabular.config import TabularConfig
+from rlrun.agents.tabular.table import ValueTable
 from rlrun.config.registry import ExplorationConfig
-from rlrun.exploration.base import make_exploration
-from rlrun.exploration.strategies import Strategy
 from rlrun.maths import td_target
 from rlrun.transition import Spaces, Transition
 
 
-class TabularAgent(Agent):
+class TabularAgent(ValueTable):
+    """A table row per state: Q(s, a) += lr * (r + gamma * V(s') - Q(s, a))."""
+
     def __init__(
         self,
         cfg: TabularConfig,
@@ -29,25 +29,18 @@ class TabularAgent(Agent):
         device: Any = None,
         seed: int = 0,
     ) -> None:
-        obs, action = spaces.observation, spaces.action
-        assert isinstance(obs, gym.spaces.Discrete) and isinstance(action, gym.spaces.Discrete)
+        obs = spaces.observation
+        assert isinstance(obs, gym.spaces.Discrete)
+        super().__init__(int(obs.n), cfg.init_value, exploration, spaces, seed)
         self.cfg = cfg
         self.obs_start = int(obs.start)
-        self.q = np.full((int(obs.n), int(action.n)), cfg.init_value, dtype=np.float64)
-        self.strategy = make_exploration(exploration, spaces, Strategy)
-        self.rng = np.random.default_rng(seed)
-        self._td_sq_sum = 0.0
-        self._q_sum = 0.0
-        self._count = 0
 
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
-        q = self.q[obs - self.obs_start]
-        if explore:
-            return self.strategy.select(obs, lambda: q, self.rng)
-        return q.argmax(axis=-1)  # deterministic evaluation: ties go to the first action
+        return self.act_rows(obs - self.obs_start, explore=explore)
 
     def observe(self, t: Transition, step: int) -> None:
-        self.strategy.observe(t, step)
+        rows = t if self.obs_start == 0 else t.shift_obs(-self.obs_start)
+        self.strategy.observe(rows, step)  # the strategy's states are the table's rows
         self.td_update(t)
 
     def td_update(self, t: Transition) -> None:
@@ -61,36 +54,8 @@ class TabularAgent(Agent):
         raise NotImplementedError
 
     def learn(self, obs: np.ndarray, action: np.ndarray, target: np.ndarray) -> None:
-        """Q(s, a) += lr * (target - Q(s, a)) for each env's transition, one after another where
-        several envs updated the same (s, a) in this step: each update stays a convex step
-        towards its target (all at once, k updates of one pair would step k x lr)."""
-        s = obs - self.obs_start
-        pairs = s * self.q.shape[1] + action
-        if len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):  # one env: no sort per step
-            td_error = target - self.q[s, action]
-            self.q[s, action] += self.cfg.learning_rate * td_error
-        else:
-            td_error = np.empty(len(pairs))
-            for i in range(len(pairs)):
-                td_error[i] = target[i] - self.q[s[i], action[i]]
-                self.q[s[i], action[i]] += self.cfg.learning_rate * td_error[i]
-        self._td_sq_sum += float(np.dot(td_error, td_error))
-        self._q_sum += float(self.q[s, action].sum())
-        self._count += len(td_error)
-
-    def pop_metrics(self) -> dict[str, float]:
-        if self._count == 0:
-            return {}
-        out = {
-            "losses/td_loss": self._td_sq_sum / self._count,
-            "losses/q_values": self._q_sum / self._count,
-        }
-        self._td_sq_sum = self._q_sum = 0.0
-        self._count = 0
-        return out
-
-    def exploration_value(self) -> tuple[str, float]:
-        return self.strategy.tag, self.strategy.value
+        """Q(s, a) += lr * (target - Q(s, a)) for each env's transition."""
+        self.learn_rows(obs - self.obs_start, action, target, self.cfg.learning_rate)
 
 
 class QLearning(TabularAgent):
@@ -104,7 +69,7 @@ class ExpectedSarsa(TabularAgent):
     """Bootstrap from the expectation of Q(s', .) under the current exploration policy."""
 
     def next_value(self, next_obs: np.ndarray, next_q: np.ndarray) -> np.ndarray:
-        return (self.strategy.probs(next_obs, next_q) * next_q).sum(axis=-1)
+        return (self.strategy.probs(next_obs - self.obs_start, next_q) * next_q).sum(axis=-1)
 
 
 class Sarsa(TabularAgent):
@@ -134,5 +99,5 @@ class Sarsa(TabularAgent):
 
     def next_value(self, next_obs: np.ndarray, next_q: np.ndarray) -> np.ndarray:
         """Q(s', a') for a' drawn from the policy now (used only at episode ends)."""
-        next_a = self.strategy.select(next_obs, lambda: next_q, self.rng)
+        next_a = self.strategy.select(next_obs - self.obs_start, lambda: next_q, self.rng)
         return next_q[np.arange(len(next_q)), next_a]

@@ -143,5 +143,5 @@ class DQN(OffPolicyAgent):
         self.stats.add(td_loss=loss, q_values=q.detach().mean())
         return (q - target).detach()
 
-    def exploration_value(self) -> tuple[str, float]:
-        return self.strategy.tag, self.strategy.value
+    def exploration_value(self) -> tuple[str, float] | None:
+        return self.strategy.chart()

@@ -1,0 +1,83 @@
+"""A table of action values with its exploration strategy: what the tabular TD learners (a row
+per state) and the bandit learners (a row per problem) share."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from rlrun.agents.base import Agent
+from rlrun.config.registry import ExplorationConfig
+from rlrun.exploration.base import make_exploration
+from rlrun.exploration.strategies import Strategy
+from rlrun.transition import Spaces
+
+
+class ValueTable(Agent):
+    """Q[row, action] in numpy, with the strategy that acts on it. The strategy is built for
+    Discrete(rows) observations, so what it keeps per state (UCB's counts, Thompson's posteriors)
+    is per row too."""
+
+    def __init__(
+        self,
+        rows: int,
+        init_value: float,
+        exploration: ExplorationConfig,
+        spaces: Spaces,
+        seed: int,
+    ) -> None:
+        action = spaces.action
+        assert isinstance(action, gym.spaces.Discrete)
+        self.q = np.full((rows, int(action.n)), init_value, dtype=np.float64)
+        row_spaces = Spaces(
+            gym.spaces.Discrete(rows), action, spaces.num_envs, spaces.total_timesteps
+        )
+        self.strategy = make_exploration(exploration, row_spaces, Strategy)
+        self.rng = np.random.default_rng(seed)
+        self._td_sq_sum = 0.0
+        self._q_sum = 0.0
+        self._count = 0
+
+    def act_rows(self, rows: np.ndarray, *, explore: bool) -> np.ndarray:
+        q = self.q[rows]
+        if explore:
+            return self.strategy.select(rows, lambda: q, self.rng)
+        return q.argmax(axis=-1)  # deterministic evaluation: ties go to the first action
+
+    def learn_rows(
+        self,
+        rows: np.ndarray,
+        action: np.ndarray,
+        target: np.ndarray,
+        lr: float | np.ndarray,
+    ) -> None:
+        """Q(row, a) += lr * (target - Q(row, a)) for each env's transition, one after another
+        where several envs updated the same pair in this step: each update stays a convex step
+        towards its target (all at once, k updates of one pair would step k x lr)."""
+        pairs = rows * self.q.shape[1] + action
+        if len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):  # one env: no sort per step
+            td_error = target - self.q[rows, action]
+            self.q[rows, action] += lr * td_error
+        else:
+            lrs = np.broadcast_to(lr, pairs.shape)
+            td_error = np.empty(len(pairs))
+            for i in range(len(pairs)):
+                td_error[i] = target[i] - self.q[rows[i], action[i]]
+                self.q[rows[i], action[i]] += lrs[i] * td_error[i]
+        self._td_sq_sum += float(np.dot(td_error, td_error))
+        self._q_sum += float(self.q[rows, action].sum())
+        self._count += len(td_error)
+
+    def pop_metrics(self) -> dict[str, float]:
+        if self._count == 0:
+            return {}
+        out = {
+            "losses/td_loss": self._td_sq_sum / self._count,
+            "losses/q_values": self._q_sum / self._count,
+        }
+        self._td_sq_sum = self._q_sum = 0.0
+        self._count = 0
+        return out
+
+    def exploration_value(self) -> tuple[str, float] | None:
+        return self.strategy.chart()

@@ -25,13 +25,17 @@ from .conftest import ROOT, TINY, run_cli
 BAD_INPUTS = [
     # config groups and their options
     ("agent=nope", "agent=nope: no such option; choose one of: a2c, "),
-    ("env=nope", "env=nope: no such option; choose one of: acrobot, bipedalwalker, cartpole"),
+    (
+        "env=nope",
+        "env=nope: no such option; choose one of: acrobot, bernoulli_bandit, bipedalwalker, "
+        "blocking_maze, cartpole",
+    ),
     ("exploration=nope", "exploration=nope: no such option; choose one of: auto, boltzmann"),
     (
         "hyperparams=nosuch",
         "hyperparams=nosuch: no such option; choose one of: a2c_acrobot, a2c_bipedalwalker",
     ),
-    ("bonus=nope", "bonus=nope: no such option; choose one of: count"),
+    ("bonus=nope", "bonus=nope: no such option; choose one of: count, simhash"),
     ("encoder=nope", "encoder=nope: no such option; choose one of: auto, flatten"),
     ("bonus=null", "bonus=null: a config group cannot be set to null; leave it out"),
     ("hparams_search=ppo", "hparams_search: a search runs many jobs; add -m"),

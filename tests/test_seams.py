@@ -3,6 +3,7 @@ and encoders, exploration that sees observations and transitions, reward bonuses
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,8 +19,8 @@ from rlrun.config.run import EnvConfig
 from rlrun.envs.spaces import space_kind
 from rlrun.envs.vector import finished, make_vec_env
 from rlrun.errors import ConfigError
-from rlrun.exploration.bonus import CountBonus
-from rlrun.exploration.config import CountBonusConfig, EpsilonGreedyConfig
+from rlrun.exploration.bonus import CountBonus, SimHashBonus, simhash
+from rlrun.exploration.config import CountBonusConfig, EpsilonGreedyConfig, SimHashBonusConfig
 from rlrun.exploration.strategies import EpsilonGreedy
 from rlrun.networks.encoders import FlattenEncoder
 from rlrun.runners.base import TrainResult
@@ -197,6 +198,49 @@ def test_count_bonus_by_hand():
     assert pairs.counts[0].tolist() == [1, 1]
 
 
+def test_simhash_codes_and_bonus_by_hand():
+    projection = np.array([[1.0, 1.0], [1.0, -1.0]])
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    # projections (1, 1) -> bits 11 = 3; (1, -1) -> bit 0 only = 1; (-2, 0) -> none = 0
+    assert simhash(x, projection).tolist() == [3, 1, 0]
+    box = gym.spaces.Box(np.array([0.0, -1.0]), np.array([2.0, 1.0]))
+    spaces = Spaces(box, gym.spaces.Discrete(2), num_envs=2, total_timesteps=1)
+    bonus = SimHashBonus(SimHashBonusConfig(beta=0.5, bits=2), spaces)
+    bonus.projection = projection
+    step = Transition(
+        np.zeros((2, 2)),
+        np.zeros(2, np.int64),
+        np.zeros(2),
+        np.array([[2.0, 0.0], [1.5, 0.25]]),  # scaled: (1, 0) and (0.5, 0.25), both code 3
+        np.zeros(2, bool),
+        np.zeros(2, bool),
+    )
+    np.testing.assert_allclose(bonus(step), 0.5 / np.sqrt([2, 2]))  # both visits counted
+    far = dataclasses.replace(step, next_obs=np.array([[0.0, 0.0], [1.5, 0.25]]))  # (-1, 0): 0
+    np.testing.assert_allclose(bonus(far), 0.5 / np.sqrt([1, 3]))
+    assert bonus.counts == {3: 3, 0: 1}
+
+
+def test_simhash_bonus_drives_dqn_on_box_observations(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=dqn",
+        "env=mountaincar",
+        "bonus=simhash",
+        "bonus.beta=0.1",
+        "total_timesteps=2000",
+        "agent.learning_starts=500",
+        "eval.every_steps=1000",
+        "eval.episodes=1",
+        "logger.log_every_steps=500",
+    )
+    scalars = read_scalars(tmp_path)
+    intrinsic = [v for _, v in scalars["charts/intrinsic_reward"]]
+    assert len(intrinsic) == 4 and 0 < intrinsic[-1] < intrinsic[0] <= 0.1  # novelty wears off
+    assert len(trainer.bonus.counts) > 1  # several cells of the continuous space were visited
+    assert {v for _, v in scalars["charts/episodic_return"]} == {-200.0}  # the env's own reward
+
+
 def test_a_bonus_trains_any_agent_and_leaves_the_return_raw(tmp_path):
     trainer = train(
         tmp_path,
@@ -224,7 +268,7 @@ def test_a_bonus_key_without_a_bonus_says_to_choose_one(tmp_path):
     proc = run_cli("bonus.beta=0.3", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "rlrun: error: bonus.beta: no bonus is chosen; choose one first: bonus=count bonus.beta=..."
+        "rlrun: error: bonus.beta: no bonus is chosen; choose one first: bonus=count|simhash bonus.beta=..."
     )
 
 

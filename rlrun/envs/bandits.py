@@ -12,7 +12,7 @@ pulled had the highest q* at that step (ties included).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -69,12 +69,11 @@ class BanditTestbed(gym.vector.VectorEnv):
     With `max_episode_steps`, a problem is truncated there and replaced by a fresh one (same-step
     autoreset); without it a problem runs for as long as it is stepped."""
 
-    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP}
-
     def __init__(
         self, num_envs: int = 1, max_episode_steps: int | None = None, **arms: Any
     ) -> None:
         self.arms = Arms(**arms)
+        self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
         self.single_observation_space = gym.spaces.Discrete(1)

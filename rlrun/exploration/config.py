@@ -118,3 +118,19 @@ class CountBonusConfig(BonusConfig):
     name: str = "count"
     beta: float = param(0.1, ge=0)
     counts: str = param("state", choices=("state", "state_action"))
+
+
+@BONUSES.register(
+    "simhash",
+    impl="rlrun.exploration.bonus:SimHashBonus",
+    observation_spaces=frozenset({"box"}),
+)
+@dataclass
+class SimHashBonusConfig(BonusConfig):
+    """Count-based bonus beta / sqrt(n(phi(s'))) over SimHash codes phi of Box observations
+    (Tang et al. 2017): `bits` random hyperplanes, fixed for the run."""
+
+    name: str = "simhash"
+    beta: float = param(0.01, ge=0)
+    bits: int = param(32, gt=0, le=62)  # k: more bits, finer cells
+    normalize: bool = True  # scale observations to [-1, 1] by the space's finite bounds first

@@ -101,7 +101,9 @@ class OnlineRunner:
         env, agent = make_env_and_agent(rc, device)
         eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
         bonus = (
-            None if rc.bonus is None else make_bonus(rc.bonus, Spaces.of(env, rc.total_timesteps))
+            None
+            if rc.bonus is None
+            else make_bonus(rc.bonus, Spaces.of(env, rc.total_timesteps), rc.seed)
         )
         return cls(rc, agent, env, eval_env, services, bonus)
 

@@ -62,7 +62,7 @@ class ActionValue(ValueTable):
             if self.cfg.learning_rate is None
             else self.cfg.learning_rate
         )
-        self.learn_rows(self.runs, t.action, t.reward, lr)
+        self.learn_rows(self.runs, t.action, t.reward, lr, distinct=True)  # a row per env
 
 
 def softmax(h: np.ndarray) -> np.ndarray:

@@ -50,12 +50,14 @@ class ValueTable(Agent):
         action: np.ndarray,
         target: np.ndarray,
         lr: float | np.ndarray,
+        distinct: bool = False,
     ) -> None:
         """Q(row, a) += lr * (target - Q(row, a)) for each env's transition, one after another
         where several envs updated the same pair in this step: each update stays a convex step
-        towards its target (all at once, k updates of one pair would step k x lr)."""
+        towards its target (all at once, k updates of one pair would step k x lr). `distinct`:
+        the caller knows no two envs share a pair (no sort to find out)."""
         pairs = rows * self.q.shape[1] + action
-        if len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):  # one env: no sort per step
+        if distinct or len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):
             td_error = target - self.q[rows, action]
             self.q[rows, action] += lr * td_error
         else:

@@ -268,7 +268,8 @@ def test_a_bonus_key_without_a_bonus_says_to_choose_one(tmp_path):
     proc = run_cli("bonus.beta=0.3", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "rlrun: error: bonus.beta: no bonus is chosen; choose one first: bonus=count|simhash bonus.beta=..."
+        "rlrun: error: bonus.beta: no bonus is chosen; choose one first: "
+        "bonus=count|simhash bonus.beta=..."
     )
 
 

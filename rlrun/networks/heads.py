@@ -236,21 +236,16 @@ class ActorCritic(nn.Module):
         return torch.clamp(raw, self.low, self.high)
 
 
-class VectorizedCritic(nn.Module):
-    """`n` independent Q(s, a) MLPs evaluated as one batched network (stacked weights, one
-    baddbmm per layer), returning [n, batch]. `detach_weights` evaluates the critics without
-    building their gradients: the actor's loss needs gradients only for the action."""
+class BatchedMLP(nn.Module):
+    """`n` independent MLPs evaluated as one batched network (stacked weights, one baddbmm per
+    layer): [batch, in] (the same input for all) or [n, batch, in] -> [n, batch, out].
+    `detach_weights` evaluates them without building their gradients."""
 
     def __init__(
-        self,
-        n: int,
-        obs_dim: int,
-        action_dim: int,
-        net_arch: list[int],
-        activation: str,
+        self, n: int, in_dim: int, out_dim: int, net_arch: list[int], activation: str
     ) -> None:
         super().__init__()
-        dims = [obs_dim + action_dim, *net_arch, 1]
+        dims = [in_dim, *net_arch, out_dim]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in itertools.pairwise(dims):
@@ -262,10 +257,9 @@ class VectorizedCritic(nn.Module):
         self.activation = ACTIVATION_MODULES[activation]()
         self.n = n
 
-    def forward(
-        self, obs: torch.Tensor, action: torch.Tensor, detach_weights: bool = False
-    ) -> torch.Tensor:
-        x = torch.cat([obs.float().flatten(1), action], dim=-1).expand(self.n, -1, -1)
+    def forward(self, x: torch.Tensor, detach_weights: bool = False) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.expand(self.n, -1, -1)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             if detach_weights:
@@ -273,7 +267,56 @@ class VectorizedCritic(nn.Module):
             x = torch.baddbmm(b, x, w)
             if i < last:
                 x = self.activation(x)
-        return x.squeeze(-1)
+        return x
+
+
+class VectorizedCritic(BatchedMLP):
+    """`n` independent Q(s, a) MLPs as one batched network, returning [n, batch] (TD3's and
+    SAC's twin critics). `detach_weights`: the actor's loss needs gradients only for the
+    action."""
+
+    def __init__(
+        self, n: int, obs_dim: int, action_dim: int, net_arch: list[int], activation: str
+    ) -> None:
+        super().__init__(n, obs_dim + action_dim, 1, net_arch, activation)
+
+    def forward(  # type: ignore[override]
+        self, obs: torch.Tensor, action: torch.Tensor, detach_weights: bool = False
+    ) -> torch.Tensor:
+        x = torch.cat([obs.float().flatten(1), action], dim=-1)
+        return super().forward(x, detach_weights).squeeze(-1)
+
+
+class EnsembleQNetwork(nn.Module):
+    """K Q-heads, [K, batch, actions] (Bootstrapped DQN, Osband et al. 2016): one encoder under
+    K batched MLPs, so a learning encoder (a CNN) is the paper's shared torso and a flatten
+    encoder gives K independent networks. With prior_scale > 0 each head adds a fixed random
+    prior of its own shape, Q_k = f_k + prior_scale * p_k (Osband et al. 2018), the priors on
+    their own random encoder: never trained, so never learned away."""
+
+    def __init__(
+        self,
+        encoders: tuple[Encoder, Encoder],
+        n_heads: int,
+        n_actions: int,
+        net_arch: list[int],
+        activation: str,
+        prior_scale: float,
+    ) -> None:
+        super().__init__()
+        self.encoder, prior_encoder = encoders
+        self.heads = BatchedMLP(n_heads, self.encoder.dim, n_actions, net_arch, activation)
+        self.prior_scale = prior_scale
+        self.prior: nn.Sequential | None = None
+        if prior_scale > 0:
+            prior = BatchedMLP(n_heads, prior_encoder.dim, n_actions, net_arch, activation)
+            self.prior = nn.Sequential(prior_encoder, prior).requires_grad_(False)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        q = self.heads(self.encoder(obs))
+        if self.prior is not None:
+            q = q + self.prior_scale * self.prior(obs)
+        return q
 
 
 class SquashedGaussianActor(nn.Module):

@@ -58,3 +58,33 @@ class DQNConfig(AgentConfig):
                 f"{run.total_timesteps}: the target network is never updated"
             )
         return warnings
+
+
+@register_agent(
+    "bootstrapped_dqn",
+    impl="rlrun.agents.value.bootstrapped:BootstrappedDQN",
+    actions={"discrete"},
+    observations={"box", "discrete", "image"},
+    explorations=("epsilon_greedy", "boltzmann"),
+    # the heads explore: greedy w.r.t. the episode's head, as the papers and bsuite's agent
+    default_exploration={"schedule": "constant", "start": 0.0, "end": 0.0},
+)
+@dataclass
+class BootstrappedDQNConfig(DQNConfig):
+    """DQN with `n_heads` bootstrapped Q-heads (Osband et al. 2016): each transition is in a
+    head's sample with probability `mask_prob`; each episode follows one head; `prior_scale` >
+    0 adds a fixed random prior to every head (Osband et al. 2018). The rest is DQN's."""
+
+    n_heads: int = param(10, gt=0)
+    mask_prob: float = param(0.5, gt=0, le=1)
+    prior_scale: float = param(0.0, ge=0)
+
+    def check(self, run: RunConfig) -> list[str]:
+        for key, on in (("prioritized_replay", self.prioritized_replay), ("dueling", self.dueling)):
+            if on:
+                raise ConfigError(
+                    f"agent.{key}",
+                    "bootstrapped_dqn has plain heads sampled uniformly; set it to false, or use "
+                    "agent=dqn",
+                )
+        return super().check(run)

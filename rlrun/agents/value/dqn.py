@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from rlrun.agents.offpolicy import OffPolicyAgent, crossed
@@ -22,6 +23,12 @@ from rlrun.networks.encoders import make_encoder
 from rlrun.networks.heads import QNetwork
 from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
 from rlrun.transition import Spaces, Transition
+
+
+def of_actions(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Q(s, a) from Q(s, .): [..., batch, n_actions] and [batch] (or [..., batch]) actions."""
+    index = actions.long().expand(q.shape[:-1]).unsqueeze(-1)
+    return q.gather(-1, index).squeeze(-1)
 
 
 class DQN(OffPolicyAgent):
@@ -49,16 +56,20 @@ class DQN(OffPolicyAgent):
             NStepAccumulator(cfg.n_step, cfg.gamma, spaces.num_envs) if cfg.n_step > 1 else None
         )
         self.strategy = make_exploration(exploration, spaces, Strategy)
-        self.q_net = QNetwork(
-            make_encoder(encoder or EncoderConfig(), spaces.observation),
-            int(spaces.action.n),  # type: ignore[attr-defined]
-            cfg.net_arch,
-            cfg.activation,
-            cfg.dueling,
-        ).to(device)
+        self.q_net = self.q_network(encoder or EncoderConfig(), spaces).to(device)
         self.target_net = target_network(self.q_net)
         self.optimizer = adam(self.q_net.parameters(), cfg.learning_rate)
         self.loss_fn = F.smooth_l1_loss if cfg.loss == "huber" else F.mse_loss
+
+    def q_network(self, encoder: EncoderConfig, spaces: Spaces) -> nn.Module:
+        """Q(s, .) for every action, [batch, actions] (or [heads, batch, actions])."""
+        return QNetwork(
+            make_encoder(encoder, spaces.observation),
+            int(spaces.action.n),  # type: ignore[attr-defined]
+            self.cfg.net_arch,
+            self.cfg.activation,
+            self.cfg.dueling,
+        )
 
     @torch.inference_mode()
     def q_values(self, obs: np.ndarray) -> np.ndarray:
@@ -92,12 +103,13 @@ class DQN(OffPolicyAgent):
         """r + discount * Q_target(s', a*) * (1 - terminated), with a* the target network's
         argmax, or the online network's under Double DQN. In chunks: one forward pass over
         thousands of rows falls out of the CPU cache."""
-        next_q = torch.cat([self.target_net(c) for c in batch.next_obs.split(1024)])
+        chunks = batch.next_obs.split(1024)
+        next_q = torch.cat([self.target_net(c) for c in chunks], dim=-2)  # batch: 2nd to last
         if self.cfg.double_q:
-            best = torch.cat([self.q_net(c) for c in batch.next_obs.split(1024)]).argmax(1)
-            next_v = next_q.gather(1, best.unsqueeze(1)).squeeze(1)
+            best = torch.cat([self.q_net(c) for c in chunks], dim=-2).argmax(-1)
+            next_v = of_actions(next_q, best)
         else:
-            next_v = next_q.max(dim=1).values
+            next_v = next_q.max(dim=-1).values
         return td_target(batch.rewards, next_v, batch.terminated, batch.discounts)
 
     def train(self, gradient_steps: int) -> None:
@@ -118,14 +130,22 @@ class DQN(OffPolicyAgent):
         # Uniform replay: the whole burst's minibatches are drawn at once, and (the target
         # network being fixed during the burst) their targets come from one batched pass;
         # Double DQN needs the online network, which changes, so it goes minibatch by minibatch.
-        batch = self.buffer.get(
-            self.buffer.sample_indices(gradient_steps * cfg.batch_size, self.rng)
-        )
+        idx = self.buffer.sample_indices(gradient_steps * cfg.batch_size, self.rng)
+        batch = self.buffer.get(idx)
+        weights = self.sample_weights(idx)
         targets = None if cfg.double_q else self.targets(batch)
         for g in range(gradient_steps):
             rows = slice(g * cfg.batch_size, (g + 1) * cfg.batch_size)
             mb = ReplayBatch(*(x[rows] for x in batch))
-            self.gradient_step(mb, self.targets(mb) if targets is None else targets[rows])
+            self.gradient_step(
+                mb,
+                self.targets(mb) if targets is None else targets[..., rows],
+                None if weights is None else weights[..., rows],
+            )
+
+    def sample_weights(self, idx: np.ndarray) -> torch.Tensor | None:
+        """Per-sample loss weights of uniformly sampled rows (Bootstrapped DQN's masks)."""
+        return None
 
     def gradient_step(
         self,
@@ -134,7 +154,7 @@ class DQN(OffPolicyAgent):
         weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One optimiser step on the (importance-weighted) TD loss; returns the TD errors."""
-        q = self.q_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
+        q = of_actions(self.q_net(batch.obs), batch.actions)
         if weights is None:
             loss = self.loss_fn(q, target)
         else:

@@ -63,23 +63,20 @@ class BootstrappedDQN(DQN):
             self.cfg.prior_scale,
         )
 
-    @torch.inference_mode()
     def head_values(self, obs: np.ndarray) -> np.ndarray:
         """Every head's Q(s, .), [K, batch, actions]."""
-        return self.q_net(torch.as_tensor(obs, device=self.device)).cpu().numpy()
+        return super().q_values(obs)
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """The heads' mean Q(s, .)."""
         return self.head_values(obs).mean(axis=0)
 
-    def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
-        if not explore:
-            return vote(self.head_values(obs))
-        if self.step < self.cfg.learning_starts:
-            return self.rng.integers(0, self.strategy.n_actions, len(obs))
-        return self.strategy.select(
-            obs, lambda: self.head_values(obs)[self.heads, np.arange(len(obs))], self.rng
-        )
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        return vote(self.head_values(obs))
+
+    def behaviour_values(self, obs: np.ndarray) -> np.ndarray:
+        """Each env's own head's Q(s, .)."""
+        return self.head_values(obs)[self.heads, np.arange(len(obs))]
 
     def observe(self, t: Transition, step: int) -> None:
         super().observe(t, step)

@@ -77,10 +77,18 @@ class DQN(OffPolicyAgent):
 
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
         if not explore:
-            return self.q_values(obs).argmax(axis=-1)
+            return self.greedy(obs)
         if self.step < self.cfg.learning_starts:  # warm-up: uniformly random, as SB3
             return self.rng.integers(0, self.strategy.n_actions, len(obs))
-        return self.strategy.select(obs, lambda: self.q_values(obs), self.rng)
+        return self.strategy.select(obs, lambda: self.behaviour_values(obs), self.rng)
+
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        """Evaluation's deterministic actions."""
+        return self.q_values(obs).argmax(axis=-1)
+
+    def behaviour_values(self, obs: np.ndarray) -> np.ndarray:
+        """The action values the exploration strategy acts on, [batch, actions]."""
+        return self.q_values(obs)
 
     def observe(self, t: Transition, step: int) -> None:
         super().observe(t, step)

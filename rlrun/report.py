@@ -174,6 +174,8 @@ class ConfigStats:
     wall_time_s: float = math.nan
     sps: float = math.nan
     curves: list[np.ndarray] = field(default_factory=list, repr=False)
+    # bandit testbed runs: each seed's curves.csv as [steps, columns] (TESTBED_COLUMNS)
+    testbed: list[np.ndarray] = field(default_factory=list, repr=False)
 
 
 def is_seed_override(override: str) -> bool:
@@ -212,6 +214,7 @@ def aggregate(runs: Sequence[Run], threshold: float | None = None) -> list[Confi
                 .astype(float)
                 for r in done
             ]
+            row.testbed = [c for r in done if (c := read_testbed_curves(r.path)) is not None]
             if threshold is not None:
                 steps = [
                     time_to_threshold(r.summary.get("evaluations") or [], threshold) for r in done
@@ -222,6 +225,30 @@ def aggregate(runs: Sequence[Run], threshold: float | None = None) -> list[Confi
                     row.steps_to_threshold = float(np.mean(reached))
         rows.append(row)
     return rows
+
+
+TESTBED_COLUMNS = ("average_reward", "average_reward_ci95", "optimal_action", "optimal_action_ci95")
+
+
+def read_testbed_curves(run_dir: Path) -> np.ndarray | None:
+    """A testbed run's curves.csv (rlrun/runners/testbed.py) as [steps, 4], or None."""
+    path = run_dir / "curves.csv"
+    if not path.exists():
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return np.array([[float(r[c]) for c in TESTBED_COLUMNS] for r in rows]).reshape(-1, 4)
+
+
+def pool_testbed(curves: Sequence[np.ndarray]) -> np.ndarray:
+    """Seeds' testbed curves pooled per step: the mean of their means, and the 95% half-width
+    of that mean (independent seeds: sqrt(sum h^2) / n), over the steps all of them ran."""
+    steps = min(len(c) for c in curves)
+    stack = np.stack([c[:steps] for c in curves])
+    n = len(curves)
+    out = stack.mean(axis=0)
+    out[:, 1::2] = np.sqrt((stack[:, :, 1::2] ** 2).sum(axis=0)) / n
+    return out
 
 
 def _mean(values: Any) -> float:
@@ -313,6 +340,9 @@ def write_report(root: Path, threshold: float | None = None) -> list[Path]:
     common = _common_overrides(runs)
     paths = [root / "report.md", root / "report.csv", root / "curves.png"]
     plot_curves(rows, common, paths[2])
+    if any(row.testbed for row in rows):
+        paths.append(root / "testbed.png")
+        plot_testbed(rows, common, paths[3])
     write_text(paths[0], render_markdown(root, runs, rows, common, threshold))
     write_text(paths[1], render_csv(rows, common))
     return paths
@@ -390,6 +420,14 @@ def render_markdown(
             " errors."
         ),
     ]
+    if any(row.testbed for row in rows):
+        lines += [
+            "",
+            "![average reward and % optimal action per step](testbed.png)",
+            "",
+            "Bandit testbed runs: average reward and % optimal action at each step of each problem,"
+            " pooled over seeds, band: 95% confidence (each run's curves.csv).",
+        ]
     if failed:
         lines += [
             "",
@@ -463,6 +501,39 @@ def plot_curves(rows: Sequence[ConfigStats], common: Sequence[str], path: Path) 
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
+        fig.tight_layout()
+        with atomic_file(path, "wb") as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
+
+
+def plot_testbed(rows: Sequence[ConfigStats], common: Sequence[str], path: Path) -> None:
+    """The bandit figures of Sutton & Barto chapter 2: average reward and % optimal action per
+    step, one line per configuration, 95% bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=(8, 7), dpi=100, sharex=True)
+    try:
+        for row in rows:
+            if not row.testbed:
+                continue
+            pooled = pool_testbed(row.testbed)
+            steps = np.arange(1, len(pooled) + 1)
+            for ax, col, scale in ((axes[0], 0, 1.0), (axes[1], 2, 100.0)):
+                mean, half = scale * pooled[:, col], scale * pooled[:, col + 1]
+                (line,) = ax.plot(steps, mean, lw=1, label=label(row.config, common))
+                ax.fill_between(steps, mean - half, mean + half, color=line.get_color(), alpha=0.2)
+        axes[0].set_ylabel("average reward")
+        axes[1].set_ylabel("% optimal action")
+        axes[1].set_xlabel("steps")
+        axes[0].set_title("bandit testbed: mean over problems (and seeds), band 95%")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize="small")
         fig.tight_layout()
         with atomic_file(path, "wb") as f:
             fig.savefig(f, format="png")

@@ -21,6 +21,7 @@ from rlrun.exploration.config import (
     UCBConfig,
 )
 from rlrun.exploration.strategies import gaussian_posterior, ucb_scores
+from rlrun.report import pool_testbed
 from rlrun.transition import Spaces, Transition
 
 from .conftest import read_scalars, run_cli, train
@@ -287,3 +288,34 @@ def test_testbed_run_writes_curves_tensorboard_and_summary(tmp_path):
     assert summary["objective"] == pytest.approx(mean_reward, abs=1e-4)  # reward per step
     # Thompson on Bernoulli arms: pulls the best arm most of the time by step 200
     assert optimal > 0.5
+
+
+def test_pool_testbed_by_hand():
+    a = np.array([[1.0, 0.3, 0.5, 0.06], [2.0, 0.4, 0.6, 0.08], [9.0, 9.0, 9.0, 9.0]])
+    b = np.array([[3.0, 0.4, 0.7, 0.08], [4.0, 0.3, 0.8, 0.06]])
+    pooled = pool_testbed([a, b])  # the steps both ran; halves sqrt(h1^2 + h2^2) / 2
+    np.testing.assert_allclose(pooled, [[2.0, 0.25, 0.6, 0.05], [3.0, 0.25, 0.7, 0.05]])
+
+
+def test_a_bandit_sweep_is_one_command_and_its_report_draws_the_figure(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli(
+        "-m",
+        "agent=action_value",
+        "env=testbed",
+        "exploration.start=0,0.1",
+        "seed=0,1",
+        "env.num_envs=200",
+        "total_timesteps=40000",
+        "logger.progress=false",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = (sweep / "report.md").read_text()
+    assert "![average reward and % optimal action per step](testbed.png)" in report
+    assert (sweep / "testbed.png").stat().st_size > 10_000
+    rows = (sweep / "report.csv").read_text().splitlines()
+    by_config = {r.split(",")[0]: float(r.split(",")[4]) for r in rows[1:]}
+    # the objective is the average reward per step: exploring beats greedy (2 seeds x 200 each)
+    assert by_config["exploration.start=0.1"] > by_config["exploration.start=0"]

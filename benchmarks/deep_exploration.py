@@ -9,7 +9,8 @@ bootstrapped_dqn_deepsea preset) against DQN with epsilon-greedy 0.05 (bsuite's 
 dqn_deepsea preset), `--episodes` episodes of size `--size` each. deepsea-tabular: Q-learning with
 epsilon-greedy, with UCB action selection, greedy from optimistic values, and greedy with the
 count bonus beta / sqrt(N(s')), on DeepSea's discrete cells (a bonus needs optimistic initial
-values: from Q1 = 0 a tried action, its bonus learned, beats every untried one). mountaincar: the RL Zoo's DQN preset with and without the SimHash
+values: from Q1 = 0 a tried action, its bonus learned, beats every untried one). mountaincar:
+the RL Zoo's DQN preset with and without the SimHash
 count bonus; the env step at which a periodic evaluation (every 2,000 steps, 10 episodes) first
 reaches -110. For each run: the first episode that found the treasure (or the first evaluation
 at the target), how many episodes found it, the final evaluation. Each run is one real `rlrun`

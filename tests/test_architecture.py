@@ -43,11 +43,21 @@ def test_every_registered_option_has_its_yaml_and_every_yaml_is_registered(group
     assert files == set(GROUPS[group]) | ({"auto"} if group == "exploration" else set())
 
 
+def read_option(group: str, name: str) -> dict:
+    """A group option's YAML with the same-group options its defaults list extends merged in,
+    in the list's order (`defaults: [dqn, _self_]`: dqn's keys, then its own), as Hydra does."""
+    raw = yaml.safe_load((ROOT / "conf" / group / f"{name}.yaml").read_text())
+    merged: dict = {}
+    for entry in raw.pop("defaults", ["_self_"]):
+        merged |= raw if entry == "_self_" else read_option(group, entry)
+    return merged
+
+
 @pytest.mark.parametrize(("group", "name"), OPTIONS)
 def test_yaml_defaults_are_the_dataclass_defaults(group, name):
     """A group's YAML writes out its dataclass's defaults for users to read: the two must agree
     key for key and value for value (the dataclass is the source; presets change values)."""
-    written = yaml.safe_load((ROOT / "conf" / group / f"{name}.yaml").read_text())
+    written = read_option(group, name)
     expected = defaults(GROUPS[group][name]) | {"name": name}
     differ = {k: (written.get(k), expected.get(k)) for k in written.keys() | expected.keys()}
     assert {k: v for k, v in differ.items() if v[0] != v[1]} == {}, f"conf/{group}/{name}.yaml"

@@ -268,6 +268,32 @@ RESUME_CASES = {
         "agent.batch_size=32",
         "agent.net_arch=[32,32]",
     ],
+    "bootstrapped_dqn": [  # bootstrap masks, priors, and each env's head mid-episode
+        "agent=bootstrapped_dqn",
+        "env=deepsea",
+        "env.kwargs.size=7",
+        "env.num_envs=2",
+        "agent.n_heads=4",
+        "agent.mask_prob=0.5",
+        "agent.buffer_size=2000",
+        "agent.learning_starts=300",
+        "total_timesteps=3000",
+    ],
+    # the model, its time stamps and the maze's step count (its walls change at 1000) mid-episode
+    "dyna_q_plus": [
+        "agent=dyna_q_plus",
+        "agent.planning_steps=10",
+        "env=blocking_maze",
+        "total_timesteps=3000",
+    ],
+    "dyna_prioritized_sweeping": [  # the priority queue at the interrupt, two envs
+        "agent=prioritized_sweeping",
+        "agent.planning_steps=10",
+        "env=shortcut_maze",
+        "env.kwargs.change_at=1000",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+    ],
 }
 
 

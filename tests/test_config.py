@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
 import torch
 
@@ -44,6 +45,11 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
         )
         if kinds[what] not in allowed
     ]
+    one_state = spaces.observation == gym.spaces.Discrete(1)
+    if not refused and schema.runner == "testbed" and not one_state:
+        with pytest.raises(ConfigError, match=f"agent '{agent_name}' learns bandits"):
+            check_compatible(rc, spaces)
+        return
     if refused:
         what = refused[0]
         with pytest.raises(ConfigError) as err:

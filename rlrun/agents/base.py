@@ -53,6 +53,7 @@ def check_compatible(rc: RunConfig, spaces: Spaces) -> None:
     handle the env's spaces."""
     name, schema = rc.agent.name, AGENTS[rc.agent.name]
     action, observation = space_kind(spaces.action), space_kind(spaces.observation)
+    one_state = isinstance(spaces.observation, gym.spaces.Discrete) and spaces.observation.n == 1
     for what, kind, allowed in (
         ("actions", action, schema.action_spaces),
         ("observations", observation, schema.observation_spaces),
@@ -61,7 +62,9 @@ def check_compatible(rc: RunConfig, spaces: Spaces) -> None:
             fits = sorted(
                 n
                 for n, s in AGENTS.items()
-                if action in s.action_spaces and observation in s.observation_spaces
+                if action in s.action_spaces
+                and observation in s.observation_spaces
+                and (s.runner != "testbed" or one_state)
             )
             alternatives = (
                 f"agents for this env: {', '.join(fits)}"
@@ -78,6 +81,13 @@ def check_compatible(rc: RunConfig, spaces: Spaces) -> None:
                 f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {rc.env.id} has "
                 f"{kind} {what}; {alternatives}",
             )
+    if schema.runner == "testbed" and not one_state:  # the testbed runs bandits: one state
+        raise ConfigError(
+            "agent",
+            f"agent '{name}' learns bandits (one state), but {rc.env.id} has "
+            f"{spaces.observation} observations; use env=testbed (or testbed_nonstationary, "
+            "bernoulli_bandit), or for an MDP agent=qlearning exploration=ucb",
+        )
     if isinstance(spaces.action, gym.spaces.Discrete) and spaces.action.start != 0:
         raise ConfigError(
             "env",

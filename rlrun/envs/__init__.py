@@ -1,2 +1,27 @@
 """Environments: the vector-env builder every run uses (`vector.py`), the kinds of space the
 capability checks know (`spaces.py`), and the envs rlrun ships, registered as rlrun/<Name>-v0."""
+
+import gymnasium as gym
+
+# Sutton & Barto's k-armed testbed (bandits.py): gym.make gives one problem, gym.make_vec (the
+# testbed runner's) every copy its own, stepped together in numpy. 1000 steps: the book's runs.
+# bsuite's DeepSea (deepsea.py): episodes end after N steps by themselves.
+gym.register("rlrun/DeepSea-v0", entry_point="rlrun.envs.deepsea:DeepSea")
+gym.register(
+    "rlrun/Bandit-v0",
+    entry_point="rlrun.envs.bandits:BanditEnv",
+    vector_entry_point="rlrun.envs.bandits:BanditTestbed",
+    max_episode_steps=1000,
+)
+
+# Sutton & Barto's chapter 8 mazes (mazes.py). The book sets no time limit; 10,000 steps cuts a
+# random walk through the Dyna maze short with probability 3e-6 (its mean is 869 steps; the
+# mazes' first episodes are random walks), so it leaves the figures alone, while a greedy
+# evaluation policy caught in a loop ends its episode within a few seconds.
+MAZE_TIME_LIMIT = 10_000
+for _name in ("DynaMaze", "BlockingMaze", "ShortcutMaze"):
+    gym.register(
+        f"rlrun/{_name}-v0",
+        entry_point=f"rlrun.envs.mazes:{_name}",
+        max_episode_steps=MAZE_TIME_LIMIT,
+    )

@@ -16,20 +16,8 @@ from rlrun.agents.base import Agent
 from rlrun.agents.tabular.config import ActionValueConfig, GradientBanditConfig
 from rlrun.agents.tabular.table import ValueTable
 from rlrun.config.registry import ExplorationConfig
-from rlrun.errors import ConfigError
 from rlrun.exploration.strategies import sample_categorical
 from rlrun.transition import Spaces, Transition
-
-
-def check_one_state(spaces: Spaces, agent: str) -> None:
-    obs = spaces.observation
-    if not (isinstance(obs, gym.spaces.Discrete) and obs.n == 1):
-        raise ConfigError(
-            "agent",
-            f"agent '{agent}' learns bandits (one state), but the env has {obs} observations; "
-            "use env=testbed (or testbed_nonstationary, bernoulli_bandit), or for an MDP "
-            "agent=qlearning exploration=ucb",
-        )
 
 
 class ActionValue(ValueTable):
@@ -44,7 +32,6 @@ class ActionValue(ValueTable):
         device: Any = None,
         seed: int = 0,
     ) -> None:
-        check_one_state(spaces, "action_value")
         super().__init__(spaces.num_envs, cfg.init_value, exploration, spaces, seed)
         self.cfg = cfg
         self.runs = np.arange(spaces.num_envs)
@@ -93,7 +80,6 @@ class GradientBandit(Agent):
         device: Any = None,
         seed: int = 0,
     ) -> None:
-        check_one_state(spaces, "gradient_bandit")
         assert isinstance(spaces.action, gym.spaces.Discrete)
         self.cfg = cfg
         self.h = np.zeros((spaces.num_envs, int(spaces.action.n)))

@@ -8,6 +8,7 @@ one row per job, with the last value of each scalar tag as its metrics.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,22 @@ from torch.utils.tensorboard.summary import hparams
 
 from rlrun.errors import RlrunError
 from rlrun.records import FINISHED
+
+
+def after_earlier_files(run_dir: Path) -> None:
+    """Wait, if need be, until a new event file will sort after the run directory's others.
+
+    TensorBoard reads a directory's event files in name order, and a name is the creation
+    second, then the pid and a counter, neither zero-padded: a file made in the same second as
+    an earlier one (a run resumed at once) can sort before it ("...pid.10" < "...pid.9"), and its
+    purge of the steps after the checkpoint would then be read before the steps it purges."""
+    seconds = [
+        int(parts[3])
+        for p in run_dir.glob("events.out.tfevents.*")
+        if len(parts := p.name.split(".")) > 3 and parts[3].isdigit()
+    ]
+    while seconds and int(time.time()) <= max(seconds):
+        time.sleep(0.02)
 
 
 class TensorBoardLogger:
@@ -34,6 +51,7 @@ class TensorBoardLogger:
     @property
     def writer(self) -> SummaryWriter:
         if self._writer is None:
+            after_earlier_files(self.run_dir)
             self._writer = SummaryWriter(log_dir=str(self.run_dir), purge_step=self.purge_step)
         return self._writer
 

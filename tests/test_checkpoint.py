@@ -670,3 +670,23 @@ def test_a_killed_writers_temporary_files_go_with_the_next_process(tmp_path):
         (directory / name).write_bytes(b"PK\x03\x04 half")
     checkpoint.Checkpoints(directory, keep=2)
     assert sorted(p.name for p in directory.iterdir()) == ["last.pt", "step_100.pt"]
+
+
+def test_a_resumed_runs_event_file_sorts_after_the_earlier_ones(tmp_path):
+    """TensorBoard reads event files in name order; names start with the creation second and go
+    on with an unpadded pid and counter, so a file made within the same second as the last one
+    could sort before it and its purge be read first. The logger waits for a later second."""
+    import socket
+
+    from rlrun.logger import TensorBoardLogger
+
+    now = int(time.time())  # this process's earlier file, its counter "99999" > "1...", "8..."
+    earlier = (
+        tmp_path / f"events.out.tfevents.{now:010d}.{socket.gethostname()}.{os.getpid()}.99999"
+    )
+    earlier.write_bytes(b"")
+    logger = TensorBoardLogger(tmp_path, purge_step=100)
+    logger.scalar("x", 1.0, 100)
+    logger.close()
+    files = sorted(p.name for p in tmp_path.glob("events.out.tfevents.*"))
+    assert files[0] == earlier.name and len(files) == 2  # the new one is read last

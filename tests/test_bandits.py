@@ -158,13 +158,16 @@ def test_gradient_bandit_step_by_hand():
     np.testing.assert_allclose(new, [[0.0 - 0.5 * 2 * 0.75, math.log(3.0) + 0.5 * 2 * 0.75]])
 
 
-def test_gradient_bandit_baseline_includes_this_reward():
+def test_gradient_bandit_baseline_is_the_average_before_this_step():
     policy = PolicySamplingConfig()
     agent = GradientBandit(GradientBanditConfig(learning_rate=0.1), policy, spaces(k=2))
-    pull(agent, [0], [4.0])  # the baseline is this first reward: R - baseline = 0
+    pull(agent, [0], [4.0])  # R-bar_1 = R_1: R - baseline = 0
     assert agent.h.tolist() == [[0.0, 0.0]]
-    pull(agent, [0], [6.0])  # baseline (4 + 6) / 2 = 5: H(0) += 0.1 * 1 * 0.5
-    np.testing.assert_allclose(agent.h, [[0.05, -0.05]])
+    pull(agent, [0], [6.0])  # baseline 4 (the rewards before): H(0) += 0.1 * 2 * 0.5
+    np.testing.assert_allclose(agent.h, [[0.1, -0.1]])
+    pull(agent, [1], [2.0])  # baseline (4 + 6) / 2 = 5; pi = softmax(0.1, -0.1)
+    pi1 = 1 / (1 + np.exp(0.2))
+    np.testing.assert_allclose(agent.h, [[0.1 - 0.1 * -3 * (1 - pi1), -0.1 + 0.1 * -3 * (1 - pi1)]])
     plain = GradientBandit(GradientBanditConfig(baseline=False), policy, spaces(k=2))
     pull(plain, [0], [4.0])  # no baseline: R itself
     np.testing.assert_allclose(plain.h, [[0.2, -0.2]])
@@ -319,3 +322,16 @@ def test_a_bandit_sweep_is_one_command_and_its_report_draws_the_figure(tmp_path)
     by_config = {r.split(",")[0]: float(r.split(",")[4]) for r in rows[1:]}
     # the objective is the average reward per step: exploring beats greedy (2 seeds x 200 each)
     assert by_config["exploration.start=0.1"] > by_config["exploration.start=0"]
+
+
+def test_the_agent_draws_apart_from_the_testbed(tmp_path):
+    """A Gaussian Thompson sampler's first draws come from its N(0, 1) priors, as the testbed's
+    q* do: from one stream they would be q* itself, and step 1 would be 100% optimal."""
+    runner = train(
+        tmp_path,
+        "agent=action_value",
+        "env=testbed",
+        "exploration=thompson",
+        "total_timesteps=4000",
+    )
+    assert runner.curves.optimal[0] < 0.2  # 1 arm in 10 by chance

@@ -112,12 +112,30 @@ def _check_observations(group: str, name: str, registry: Any, kind: str, env_id:
         )
 
 
+# The run's random streams. The vector env's copies are seeded with seed, seed + 1, ...
+# (gymnasium: default_rng(seed + i)), so anything else drawing from default_rng(seed) would
+# replay env 0's own draws: a Thompson sampler's first posterior draws would be the testbed's q*,
+# FrozenLake's slips would follow the agent's exploration coins. Each other consumer draws from
+# its own stream of the run seed.
+AGENT_STREAM, BONUS_STREAM = 1, 2
+
+
+def stream_seed(seed: int, stream: int) -> int:
+    """A seed for `stream` of run seed `seed`, independent of the envs' and the other streams'."""
+    return int(np.random.SeedSequence((seed, stream)).generate_state(1)[0])
+
+
 def make_agent(rc: RunConfig, spaces: Spaces, device: Any) -> Agent:
     """Import the agent's class (only now: torch stays off the config-error path) and build it."""
     schema: type[AgentConfig] = AGENTS[rc.agent.name]
     extra = {"encoder": rc.encoder} if schema.uses_encoder else {}
     agent: Agent = load_impl(schema.impl)(
-        rc.agent, rc.exploration, spaces, device=device, seed=rc.seed, **extra
+        rc.agent,
+        rc.exploration,
+        spaces,
+        device=device,
+        seed=stream_seed(rc.seed, AGENT_STREAM),
+        **extra,
     )
     return agent
 

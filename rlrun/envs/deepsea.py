@@ -77,7 +77,8 @@ class DeepSea(gym.Env):
         n = self.size
         right = int(action) == self.right[self.row, self.column]
         reward = 0.0
-        if self.column == n - 1 and right:
+        treasure = self.column == n - 1 and right  # only possible on the last row
+        if treasure:
             reward += 1.0
         if not self.deterministic and self.row == n - 1 and self.column in (0, n - 1):
             reward += float(self.np_random.standard_normal())
@@ -88,4 +89,5 @@ class DeepSea(gym.Env):
         else:
             self.column = max(self.column - 1, 0)
         self.row += 1
-        return self._obs(), reward, self.row == n, False, {}
+        # is_success: the treasure, whatever the stochastic variant's noise does to the reward
+        return self._obs(), reward, self.row == n, False, {"is_success": treasure}

@@ -89,7 +89,12 @@ def move(walls: np.ndarray, cell: int, action: int) -> int:
 
 class Maze(gym.Env[np.int64, np.int64]):
     """A gridworld whose walls are `layout`'s, and `changed`'s once `change_at` steps are taken
-    (counted across episodes); start and goal are the first layout's."""
+    (counted across episodes); start and goal are the first layout's.
+
+    Each env counts its own steps: a run's evaluation env changes after ITS OWN change_at steps
+    (a periodic evaluation before then runs the first layout, whatever the training env shows),
+    and it is not in checkpoints. The figures measure training's cumulative reward, as the book.
+    """
 
     # a class attribute, as gym.make reads it; gym.Env types it as an instance variable
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}  # noqa: RUF012

@@ -66,7 +66,7 @@ class SimHashBonus(RewardBonus):
         finite = cfg.normalize & np.isfinite(low) & np.isfinite(high) & (high > low)
         self.center = np.where(finite, (low + high) / 2, 0.0)
         self.scale = np.where(finite, (high - low) / 2, 1.0)
-        # A ~ N(0, 1)^(k x D), fixed for the run: drawn from its own seed, apart from the agent's
+        # A ~ N(0, 1)^(k x D), fixed for the run: drawn from the bonus's own stream of the run seed
         self.projection = np.random.default_rng(seed).standard_normal((cfg.bits, dim))
         self.counts: dict[int, int] = {}
 

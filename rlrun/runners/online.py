@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
-from rlrun.agents.base import Agent, check_compatible, make_agent
+from rlrun.agents.base import BONUS_STREAM, Agent, check_compatible, make_agent, stream_seed
 from rlrun.checkpoint import (
     STRUCTURE,
     NotCapturable,
@@ -103,7 +103,9 @@ class OnlineRunner:
         bonus = (
             None
             if rc.bonus is None
-            else make_bonus(rc.bonus, Spaces.of(env, rc.total_timesteps), rc.seed)
+            else make_bonus(
+                rc.bonus, Spaces.of(env, rc.total_timesteps), stream_seed(rc.seed, BONUS_STREAM)
+            )
         )
         return cls(rc, agent, env, eval_env, services, bonus)
 

@@ -83,7 +83,7 @@ class GradientBandit(Agent):
         assert isinstance(spaces.action, gym.spaces.Discrete)
         self.cfg = cfg
         self.h = np.zeros((spaces.num_envs, int(spaces.action.n)))
-        self.mean_reward = np.zeros(spaces.num_envs)  # the baseline: rewards so far, averaged
+        self.mean_reward = np.zeros(spaces.num_envs)  # the rewards before this step, averaged
         self.t = 0
         self.rng = np.random.default_rng(seed)
 
@@ -93,7 +93,13 @@ class GradientBandit(Agent):
         return sample_categorical(softmax(self.h), self.rng)
 
     def observe(self, t: Transition, step: int) -> None:
+        """The book's baseline (2nd ed., 2018 text of section 2.8): the average of the rewards
+        *before* step t, R_1 at t = 1, so it does not depend on A_t. (The public reproduction,
+        ShangtongZhang's chapter02, averages this step's reward in too, as an earlier draft read:
+        a difference of (R_t - baseline) / t, gone within tens of steps.)"""
         self.t += 1
-        self.mean_reward += (t.reward - self.mean_reward) / self.t  # this reward included
+        if self.t == 1:
+            self.mean_reward = t.reward.astype(np.float64)  # R-bar_1 = R_1
         baseline = self.mean_reward if self.cfg.baseline else np.zeros_like(self.mean_reward)
         self.h = gradient_bandit_step(self.h, t.action, t.reward, baseline, self.cfg.learning_rate)
+        self.mean_reward = self.mean_reward + (t.reward - self.mean_reward) / self.t

@@ -96,6 +96,7 @@ class PrioritizedSweepingConfig(DynaQConfig):
     """Prioritized sweeping: up to `planning_steps` model updates per real step, of the pairs
     whose value would change most; theta: the reproduction's 1e-4 (Example 8.4)."""
 
+    planning_steps: int = param(5, gt=0)  # every value update is a planning one: 0 learns nothing
     theta: float = param(1e-4, ge=0)
 
 
@@ -148,15 +149,23 @@ class ActionValueConfig(AgentConfig):
                 "beta needs 0/1 rewards (Bernoulli arms), but this testbed's are gaussian; "
                 "use exploration.posterior=gaussian, or env=bernoulli_bandit",
             )
-        return check_testbed(run)
+        warnings = check_testbed(run)
+        if run.exploration.name == "thompson" and (
+            self.learning_rate is not None or self.init_value != 0
+        ):
+            warnings.append(
+                "exploration=thompson acts on its own posteriors (stationary arms): "
+                "agent.learning_rate and agent.init_value change nothing it does"
+            )
+        return warnings
 
 
 @register_bandit("gradient_bandit", "rlrun.agents.tabular.bandits:GradientBandit", ("policy",), {})
 @dataclass
 class GradientBanditConfig(AgentConfig):
     """Softmax over action preferences H(a), moved by stochastic gradient ascent on the expected
-    reward (section 2.8): H(a) += lr (R - baseline) (1[a = A] - pi(a)), the baseline the average
-    of the rewards so far (this one included), or 0 with baseline=false."""
+    reward (section 2.8): H(a) += lr (R_t - baseline) (1[a = A_t] - pi(a)), the baseline the
+    average of the rewards before step t (R_1 at t = 1), or 0 with baseline=false."""
 
     learning_rate: float = param(0.1, gt=0)
     baseline: bool = True

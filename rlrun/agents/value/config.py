@@ -78,6 +78,9 @@ class BootstrappedDQNConfig(DQNConfig):
     n_heads: int = param(10, gt=0)
     mask_prob: float = param(0.5, gt=0, le=1)
     prior_scale: float = param(0.0, ge=0)
+    # One norm over all heads would let one head's large errors shrink every head's step (the
+    # papers and bsuite train the heads apart): none by default.
+    max_grad_norm: float | None = param(None, gt=0)
 
     def check(self, run: RunConfig) -> list[str]:
         for key, on in (("prioritized_replay", self.prioritized_replay), ("dueling", self.dueling)):

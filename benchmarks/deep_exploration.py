@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -115,7 +116,8 @@ def main() -> None:
     ]
     for name, overrides in variants(args.task, args.size, args.episodes).items():
         for seed in args.seeds:
-            label = f"{args.task}-{stamp}/{name.split(',')[0].replace(' ', '_')}-{len(lines)}"
+            slug = re.sub(r"[^A-Za-z0-9.]+", "_", name)  # '=', ',', '(' mean something to Hydra
+            label = f"{args.task}-{stamp}/{slug}-{seed}"
             r = run(RESULTS / label, overrides, seed)
             s = r["summary"]
             final = s["final_eval"]["mean_return"]

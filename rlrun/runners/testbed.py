@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rlrun.agents.base import Agent, check_compatible, make_agent
-from rlrun.config.run import RunConfig
+from rlrun.config.run import EnvConfig, RunConfig
 from rlrun.errors import ConfigError, Interrupted, RlrunError
 from rlrun.logger import TensorBoardLogger
 from rlrun.records import write_text
@@ -43,7 +43,7 @@ def mean_ci95(x: np.ndarray) -> tuple[float, float]:
     return float(np.mean(x)), half
 
 
-def make_testbed(cfg: Any, num_envs: int) -> gym.vector.VectorEnv:
+def make_testbed(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
     """The env's batched form (its registered `vector_entry_point`): every copy its own problem,
     none of them ever truncated (the run length is the runner's)."""
     for key, value, why in (

@@ -102,11 +102,11 @@ def evaluate_run(args: EvalArgs) -> dict:
     _, agent = make_env_and_agent(rc, device)
     checkpoint.restore_agent(agent, ckpt["agent"], None)
     seed = args.seed if args.seed is not None else rc.eval_seed
-    eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, args.episodes))
-    ev = evaluate(agent, eval_env, args.episodes, seed, rc.env.success)
+    eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, args.episodes))
+    ev = evaluate(agent, eval_env, args.episodes, seed, rc.eval_env)
     out = {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
     if args.video:
-        frames, ret = record_episode(agent, rc.env, seed, rc.video.max_frames)
+        frames, ret = record_episode(agent, rc.eval_env, seed, rc.video.max_frames)
         name = f"eval_{path.stem}_step_{ckpt['step']}.{args.video_format}"
         out["video"] = str(write_video(args.run_dir / "videos" / name, frames, rc.video.fps))
         out["video_return"] = ret
@@ -123,6 +123,7 @@ def print_table(out: dict) -> None:
     ]
     if out["success_rate"] is not None:
         rows.append(("success rate", f"{out['success_rate']:.3f}"))
+    rows.extend((key, f"{value:.3f}") for key, value in out["metrics"].items())
     if "video" in out:
         rows.append(("video", f"{out['video']} (return {out['video_return']:.3f})"))
     width = max(len(k) for k, _ in rows)

@@ -147,7 +147,7 @@ def build(
         logger,
         checkpoint.Checkpoints(run_dir / "checkpoints", rc.checkpoint.keep),
         on_eval,
-        VideoRecorder(rc.video, rc.env, rc.eval_seed, run_dir, logger)
+        VideoRecorder(rc.video, rc.eval_env, rc.eval_seed, run_dir, logger)
         if rc.video.every_steps is not None
         else None,
     )
@@ -228,6 +228,7 @@ def print_summary(rc: RunConfig, result: dict[str, Any], run_dir: Path) -> None:
     ]
     if ev["success_rate"] is not None:
         rows.append(("success rate", f"{ev['success_rate']:.3f}"))
+    rows.extend((f"eval {key}", f"{value:.3f}") for key, value in ev.get("metrics", {}).items())
     rows.append(("best eval return", f"{result['best_eval_mean_return']:.3f}"))
     rows.append(("run dir", str(run_dir)))
     width = max(len(k) for k, _ in rows)

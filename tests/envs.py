@@ -115,14 +115,17 @@ gym.register("ImageObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "ima
 
 
 class SuccessInfoEnv(ConstantRewardEnv):
-    """Terminates after 3 steps, saying `is_success` in the info of its last step only."""
+    """Terminates after 3 steps, saying `is_success` and `score` in the info of its last step
+    only (as a trading env gives its Sharpe ratio)."""
 
-    def __init__(self) -> None:
-        super().__init__(terminate_after=3)
+    def __init__(self, score: float = 1.0) -> None:
+        super().__init__(terminate_after=3, discrete_obs=True)
+        self.score = score
 
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
-        return obs, reward, terminated, truncated, {**info, "is_success": bool(terminated)}
+        last = {"is_success": True, "score": self.score} if terminated else {}
+        return obs, reward, terminated, truncated, {**info, **last}
 
 
 gym.register("SuccessInfo-v0", entry_point=SuccessInfoEnv)

@@ -4,6 +4,7 @@ and encoders, exploration that sees observations and transitions, reward bonuses
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -364,6 +365,41 @@ def test_is_success_is_read_from_the_last_step_not_the_next_reset():
         def act(self, obs, *, explore):
             return np.zeros(len(obs), dtype=np.int64)
 
-    env = make_vec_env(EnvConfig(id="SuccessInfo-v0"), 2)
-    result = evaluate(Greedy(), env, episodes=4, seed=0, success_rule="is_success")
+    cfg = EnvConfig(id="SuccessInfo-v0", success="is_success", episode_metrics=["score"])
+    result = evaluate(Greedy(), make_vec_env(cfg, 2), episodes=4, seed=0, env_cfg=cfg)
     assert result.success_rate == 1.0 and result.mean_length == 3
+    assert result.metrics == {"score": 1.0}
+
+
+def test_episode_metrics_are_logged_and_evaluation_uses_its_own_env_kwargs(tmp_path):
+    """Training episodes log charts/score from env.kwargs; evaluation sees eval.env_kwargs merged
+    over them (out-of-sample data, held-out layouts) and logs eval/score."""
+    from rlrun.experiment import run
+
+    cfg = compose_config(
+        "agent=qlearning",
+        "env=custom",
+        "env.id=SuccessInfo-v0",
+        "+env.kwargs.score=2.0",
+        "+eval.env_kwargs.score=5.0",
+        "env.episode_metrics=[score]",
+        "total_timesteps=30",
+        "eval.every_steps=15",
+        "eval.episodes=2",
+    )
+    run(cfg, tmp_path / "run")
+    scalars = read_scalars(tmp_path / "run")
+    assert [v for _, v in scalars["charts/score"]] == [2.0] * 10  # 30 steps, 3 per episode
+    assert [(s, v) for s, v in scalars["eval/score"]] == [(15, 5.0), (30, 5.0)]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["final_eval"]["metrics"] == {"score": 5.0}
+
+
+def test_an_episode_metric_the_env_does_not_give_is_a_one_line_error(tmp_path):
+    from rlrun.experiment import run
+
+    cfg = compose_config(
+        "agent=qlearning", "env=custom", "env.id=SuccessInfo-v0", "env.episode_metrics=[sharpe]"
+    )
+    with pytest.raises(ConfigError, match=r"env.episode_metrics: SuccessInfo-v0 put no 'sharpe'"):
+        run(cfg, tmp_path / "run")

@@ -4,7 +4,7 @@ components (agent, exploration, bonus, encoder) chosen from the registries."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from omegaconf import MISSING
@@ -31,6 +31,9 @@ class EnvConfig:
     # How an episode counts as a success for eval/success_rate: terminated (reached the goal),
     # positive_reward (last reward > 0, e.g. FrozenLake), is_success (info key); null: none.
     success: str | None = param(None, choices=(*SUCCESS_RULES, None))
+    # Info keys the env sets on an episode's last step (a trading env's Sharpe ratio, ...): logged
+    # per training episode as charts/<key> and, averaged over the evaluation episodes, eval/<key>.
+    episode_metrics: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class EvalConfig:
     episodes: int = param(10, gt=0)
     num_envs: int = param(8, gt=0)  # eval episodes run this many at a time
     seed: int | None = param(None, ge=0)  # default: the run's seed + 10_000, apart from training
+    # Merged over env.kwargs for the evaluation envs only: out-of-sample dates, held-out layouts.
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +101,13 @@ class RunConfig:
     def eval_seed(self) -> int:
         """Evaluation envs (and videos) are seeded apart from the training envs."""
         return self.eval.seed if self.eval.seed is not None else self.seed + 10_000
+
+    @property
+    def eval_env(self) -> EnvConfig:
+        """The env config evaluation (and rlrun-eval, videos) builds its envs from."""
+        if not self.eval.env_kwargs:
+            return self.env
+        return replace(self.env, kwargs={**self.env.kwargs, **self.eval.env_kwargs})
 
 
 # What a resumed run (or a continued sweep's job) may change; anything else must match.

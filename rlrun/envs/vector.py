@@ -123,6 +123,21 @@ def finished(infos: dict[str, Any]) -> Finished | None:
     return Finished(ended, final["episode"]["r"], final["episode"]["l"], final)
 
 
+def episode_metrics(keys: list[str], env_id: str, done: Finished) -> dict[str, np.ndarray]:
+    """`env.episode_metrics` from the last step's info of the episodes that just ended, per env."""
+    out = {}
+    for key in keys:
+        if key not in done.final_info:
+            present = sorted(k for k in done.final_info if not k.startswith("_")) or ["none"]
+            raise ConfigError(
+                "env.episode_metrics",
+                f"{env_id} put no {key!r} in the info of an episode's last step; "
+                f"keys there: {', '.join(present)}",
+            )
+        out[key] = np.asarray(done.final_info[key], dtype=np.float64)
+    return out
+
+
 def is_success(
     rule: str | None, reward: np.ndarray, terminated: np.ndarray, done: Finished
 ) -> np.ndarray | None:

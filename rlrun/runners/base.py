@@ -20,8 +20,8 @@ import numpy as np
 
 from rlrun.agents.base import Agent
 from rlrun.checkpoint import Checkpoints
-from rlrun.config.run import RunConfig
-from rlrun.envs.vector import finished, is_success
+from rlrun.config.run import EnvConfig, RunConfig
+from rlrun.envs.vector import episode_metrics, finished, is_success
 from rlrun.errors import requeue_handler
 from rlrun.logger import TensorBoardLogger
 from rlrun.video import VideoRecorder
@@ -34,6 +34,7 @@ class EvalResult:
     mean_length: float
     success_rate: float | None
     episodes: int
+    metrics: dict[str, float] = field(default_factory=dict)  # env.episode_metrics, averaged
 
 
 @dataclass
@@ -58,9 +59,10 @@ def evaluate(
     env: gym.vector.VectorEnv,
     episodes: int,
     seed: int,
-    success_rule: str | None,
+    env_cfg: EnvConfig,
 ) -> EvalResult:
-    """Run `episodes` deterministic episodes on `env`, reseeded with `seed` every time.
+    """Run `episodes` deterministic episodes on `env`, reseeded with `seed` every time; success
+    and `episode_metrics` as `env_cfg` defines them.
 
     Each env runs a fixed share of the episodes (as Stable-Baselines3's evaluate_policy does), so
     faster-ending episodes are not over-represented.
@@ -71,18 +73,22 @@ def evaluate(
     returns: list[float] = []
     lengths: list[int] = []
     successes: list[bool] = []
+    metrics: dict[str, list[float]] = {key: [] for key in env_cfg.episode_metrics}
     obs, _ = env.reset(seed=seed)
     while (counts < targets).any():
         obs, reward, terminated, _truncated, infos = env.step(agent.act(obs, explore=False))
         done = finished(infos)
         if done is None:
             continue
-        success = is_success(success_rule, reward, terminated, done)
+        success = is_success(env_cfg.success, reward, terminated, done)
+        values = episode_metrics(env_cfg.episode_metrics, env_cfg.id, done)
         for i in np.flatnonzero(done.envs & (counts < targets)):
             returns.append(float(done.returns[i]))
             lengths.append(int(done.lengths[i]))
             if success is not None:
                 successes.append(bool(success[i]))
+            for key, value in values.items():
+                metrics[key].append(float(value[i]))
             counts[i] += 1
     return EvalResult(
         mean_return=float(np.mean(returns)),
@@ -90,6 +96,7 @@ def evaluate(
         mean_length=float(np.mean(lengths)),
         success_rate=float(np.mean(successes)) if successes else None,
         episodes=len(returns),
+        metrics={key: float(np.mean(v)) for key, v in metrics.items()},
     )
 
 

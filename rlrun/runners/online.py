@@ -34,7 +34,7 @@ from rlrun.checkpoint import (
     set_global_rng_state,
 )
 from rlrun.config.run import RunConfig
-from rlrun.envs.vector import finished, make_vec_env, true_next_obs
+from rlrun.envs.vector import episode_metrics, finished, make_vec_env, true_next_obs
 from rlrun.errors import Interrupted, NonFiniteError
 from rlrun.exploration.bonus import RewardBonus, make_bonus
 from rlrun.runners.base import EvalResult, Services, TrainResult, evaluate, interrupts
@@ -99,7 +99,7 @@ class OnlineRunner:
     @classmethod
     def build(cls, rc: RunConfig, device: Any, services: Services) -> OnlineRunner:
         env, agent = make_env_and_agent(rc, device)
-        eval_env = make_vec_env(rc.env, min(rc.eval.num_envs, rc.eval.episodes))
+        eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, rc.eval.episodes))
         bonus = (
             None
             if rc.bonus is None
@@ -178,6 +178,10 @@ class OnlineRunner:
                         logger.scalar("charts/episodic_return", ret, s.step)
                         logger.scalar("charts/episodic_length", int(done.lengths[i]), s.step)
                         s.recent_returns.append(ret)
+                    values = episode_metrics(cfg.env.episode_metrics, cfg.env.id, done)
+                    for key, value in values.items():
+                        for i in np.flatnonzero(done.envs):
+                            logger.scalar(f"charts/{key}", float(value[i]), s.step)
                     s.result.episodes += int(done.envs.sum())
 
                 if s.step >= s.next_log or s.step >= cfg.total_timesteps:
@@ -330,12 +334,14 @@ class OnlineRunner:
             self.eval_env,
             self.cfg.eval.episodes,
             self.cfg.eval_seed,
-            self.cfg.env.success,
+            self.cfg.eval_env,
         )
         for name in ("mean_return", "std_return", "mean_length", "success_rate"):
             value = getattr(ev, name)
             if value is not None:
                 self.logger.scalar(f"eval/{name}", value, step)
+        for key, value in ev.metrics.items():
+            self.logger.scalar(f"eval/{key}", value, step)
         r = self.state.result
         r.final_eval = ev
         r.evaluations.append((step, round(time.perf_counter() - start, 3), ev.mean_return))

@@ -96,6 +96,8 @@ class Spec:
     # SB3 wraps its envs in VecNormalize(norm_obs=True, norm_reward=False) (RL Zoo's
     # `normalize`), the eval env synchronised with it; rlrun: agent.normalize_obs=true
     sb3_normalize_obs: bool = False
+    sb3_normalize_reward: bool = False  # VecNormalize's norm_reward (rlrun: agent.normalize_reward)
+    sb3_env_kwargs: dict[str, Any] = field(default_factory=dict)  # gym.make's, for both envs
     # settings rlrun chooses differently on purpose (its preset says why): not compared
     unmatched: tuple[str, ...] = ()
     # implementations (IMPLS keys), the first is the one under test; None: rlrun and, with
@@ -219,6 +221,15 @@ TRPO_CARTPOLE_ZOO: dict[str, Any] = {
     "target_kl": 0.01,
     "normalize_advantage": True,
 }
+# RL Zoo hyperparams/trpo.yml, LunarLanderContinuous (= conf/hyperparams/
+# trpo_lunarlander_continuous.yaml): 2 envs, VecNormalize on observations and rewards;
+# sb3-contrib TRPO's defaults spelled out.
+TRPO_LUNARLANDER_CONTINUOUS_ZOO: dict[str, Any] = TRPO_CARTPOLE_ZOO | {
+    "n_steps": 1024,
+    "batch_size": 128,
+    "cg_damping": 0.1,
+    "gae_lambda": 0.95,
+}
 # RL Zoo hyperparams/ars.yml, Pendulum-v1 (= conf/hyperparams/ars_pendulum.yaml): its
 # `pendulum-params`, which MountainCarContinuous, Acrobot and LunarLander build on.
 ARS_PENDULUM_ZOO: dict[str, Any] = {
@@ -313,6 +324,23 @@ SPECS: dict[str, Spec] = {
         sb3_kwargs=TRPO_CARTPOLE_ZOO,
         sb3_n_envs=2,
     ),
+    # at the 200k of the Zoo's benchmark.md (262.4 +- 21.4), twice its hyperparams file's 1e5
+    "trpo-lunarlander-continuous": Spec(
+        ("agent=trpo", "env=lunarlander_continuous"),
+        200,
+        solve_on="mean-final",
+        total_timesteps=200_000,
+        eval_every=10_000,
+        sb3_algo="sb3_contrib.TRPO",
+        sb3_env="LunarLander-v3",
+        sb3_env_kwargs={"continuous": True},
+        sb3_kwargs=TRPO_LUNARLANDER_CONTINUOUS_ZOO,
+        sb3_n_envs=2,
+        sb3_normalize_obs=True,
+        sb3_normalize_reward=True,
+        impls=("rlrun", "sb3"),
+        target_return_vs_baseline=True,
+    ),
 }
 # SB3 keyword -> rlrun config key, where the name differs (others are agent.<same name>).
 SB3_TO_RLRUN = {
@@ -374,6 +402,8 @@ def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
     kwargs["n_envs"] = spec.sb3_n_envs
     if spec.sb3_normalize_obs:
         kwargs["normalize_obs"] = True
+    if spec.sb3_normalize_reward:
+        kwargs["normalize_reward"] = True
     if hasattr(rc.agent, "policy"):  # the searches' policy class
         kwargs["policy"] = SB3_POLICIES[spec.sb3_policy]
     for key in spec.unmatched:
@@ -521,12 +551,13 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
     from stable_baselines3.common.vec_env import VecNormalize, sync_envs_normalization
 
     spec = SPECS[name]
-    eval_env = make_vec_env(spec.sb3_env, n_envs=1, seed=seed + 10_000)  # as rlrun's
+    env_kwargs = spec.sb3_env_kwargs
+    eval_env = make_vec_env(spec.sb3_env, n_envs=1, seed=seed + 10_000, env_kwargs=env_kwargs)
     env: Any = spec.sb3_env  # one env: SB3 wraps it itself
-    if spec.sb3_n_envs > 1 or spec.sb3_normalize_obs:
-        env = make_vec_env(spec.sb3_env, n_envs=spec.sb3_n_envs, seed=seed)
+    if spec.sb3_n_envs > 1 or spec.sb3_normalize_obs or env_kwargs:
+        env = make_vec_env(spec.sb3_env, n_envs=spec.sb3_n_envs, seed=seed, env_kwargs=env_kwargs)
     if spec.sb3_normalize_obs:  # as RL Zoo: the eval env's statistics follow the training env's
-        env = VecNormalize(env, norm_obs=True, norm_reward=False)
+        env = VecNormalize(env, norm_obs=True, norm_reward=spec.sb3_normalize_reward)
         eval_env = VecNormalize(eval_env, training=False, norm_obs=True, norm_reward=False)
     kwargs = dict(spec.sb3_kwargs)
     for key, value in kwargs.items():

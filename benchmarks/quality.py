@@ -42,6 +42,7 @@ ZOO: dict[tuple[str, str], tuple[str, float, float, str]] = {
     ("ars", "mountaincar_continuous"): ("MountainCarContinuous-v0", 96.672, 0.784, "500k"),
     ("ars", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 167.959, 147.071, "2M"),
     ("ppo", "pendulum"): ("Pendulum-v1", -172.225, 104.159, "100k"),
+    ("ppo", "minigrid_doorkey"): ("MiniGrid-DoorKey-5x5-v0", 0.964, 0.006, "100k"),
 }
 
 

@@ -79,7 +79,8 @@ gym.register("NaNReward-v0", entry_point=NaNRewardEnv, max_episode_steps=10)
 
 class ObservationKindEnv(gym.Env):
     """Reward 1 per step for 5 steps, with a Dict observation (`kind="dict"`: a position and a
-    goal id) or an image one (`kind="image"`: 8x8 RGB pixels), for the capability checks."""
+    goal id), an image one (`kind="image"`: 8x8 RGB pixels), a Dict of two uint8 cameras
+    (`pixels_dict`) or a Dict with a text part no network takes (`text`)."""
 
     def __init__(self, kind: str = "dict") -> None:
         self.kind = kind
@@ -91,14 +92,33 @@ class ObservationKindEnv(gym.Env):
                     "goal": gym.spaces.Discrete(3),
                 }
             )
-        else:
+        elif kind == "image":
             self.observation_space = gym.spaces.Box(0, 255, shape=(8, 8, 3), dtype=np.uint8)
+        elif kind == "pixels_dict":  # two 2x2 grey cameras
+            camera = gym.spaces.Box(0, 255, shape=(2, 2), dtype=np.uint8)
+            self.observation_space = gym.spaces.Dict({"left": camera, "right": camera})
+        else:  # "text": a position and a text instruction
+            self.observation_space = gym.spaces.Dict(
+                {
+                    "position": gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32),
+                    "goal": gym.spaces.Discrete(3),
+                    "mission": gym.spaces.Text(10),
+                }
+            )
         self._t = 0
 
     def _obs(self):
+        if self.kind == "image":
+            return np.full((8, 8, 3), 51 * self._t, dtype=np.uint8)
+        if self.kind == "pixels_dict":
+            return {
+                "left": np.full((2, 2), self._t, np.uint8),
+                "right": np.full((2, 2), 9, np.uint8),
+            }
+        position = np.full(2, self._t / 5, dtype=np.float32)
         if self.kind == "dict":
-            return {"position": np.full(2, self._t / 5, dtype=np.float32), "goal": self._t % 3}
-        return np.full((8, 8, 3), 51 * self._t, dtype=np.uint8)
+            return {"position": position, "goal": self._t % 3}
+        return {"position": position, "goal": self._t % 3, "mission": "go"}
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -112,6 +132,8 @@ class ObservationKindEnv(gym.Env):
 
 gym.register("DictObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "dict"})
 gym.register("ImageObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "image"})
+gym.register("PixelsDictObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "pixels_dict"})
+gym.register("TextObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "text"})
 
 
 class SuccessInfoEnv(ConstantRewardEnv):

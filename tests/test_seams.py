@@ -18,7 +18,7 @@ from rlrun.agents.base import check_compatible
 from rlrun.config.registry import AGENTS, EXPLORATIONS, RUNNERS
 from rlrun.config.run import EnvConfig
 from rlrun.envs.spaces import space_kind
-from rlrun.envs.vector import finished, make_vec_env
+from rlrun.envs.vector import finished, make_env, make_vec_env
 from rlrun.errors import ConfigError
 from rlrun.exploration.bonus import CountBonus, SimHashBonus, simhash
 from rlrun.exploration.config import CountBonusConfig, EpsilonGreedyConfig, SimHashBonusConfig
@@ -127,28 +127,46 @@ def test_observation_kinds():
     assert space_kind(gym.spaces.MultiDiscrete([2, 3])) == "multidiscrete"
 
 
-def test_dict_observations_are_refused_with_the_wrapper_that_fits_them():
-    rc = validate(compose_config("agent=dqn", "env=custom", "env.id=DictObs-v0"))
-    env = make_vec_env(rc.env, 1)
+def test_structured_observations_reach_the_agent_as_one_flat_box():
+    """Dict leaves in sorted-key order, Discrete one-hot (gymnasium.spaces.flatten's layout),
+    float32; a Dict of pixels stays uint8."""
+    env = make_env(EnvConfig(id="DictObs-v0"))
+    assert env.observation_space == gym.spaces.Box(
+        np.array([0, 0, 0, -1, -1], np.float32), np.array([1, 1, 1, 1, 1], np.float32)
+    )
+    obs, _ = env.reset(seed=0)  # goal 0 and position (0, 0)
+    np.testing.assert_array_equal(obs, [1, 0, 0, 0, 0])
+    for _ in range(4):
+        obs, *_ = env.step(0)  # step 4: goal 4 % 3 = 1, position 4 / 5
+    np.testing.assert_allclose(obs, [0, 1, 0, 0.8, 0.8])
+    assert make_env(EnvConfig(id="ImageObs-v0")).observation_space.shape == (8, 8, 3)  # a Box
+    pixels = make_env(EnvConfig(id="PixelsDictObs-v0"))
+    assert pixels.observation_space == gym.spaces.Box(0, 255, (8,), np.uint8)
+    np.testing.assert_array_equal(pixels.reset(seed=0)[0], [0, 0, 0, 0, 9, 9, 9, 9])
+
+
+def test_an_observation_part_no_network_takes_is_a_one_line_error_naming_the_wrapper():
     with pytest.raises(ConfigError) as err:
-        check_compatible(rc, Spaces.of(env, 100))
-    assert "has dict observations" in str(err.value)
-    assert "env.wrappers='[{_target_: gymnasium.wrappers.FlattenObservation}]'" in str(err.value)
+        make_env(EnvConfig(id="TextObs-v0"))
+    assert str(err.value) == (
+        "env.wrappers: TextObs-v0's key ['mission'] is a Text, which no network takes; drop it "
+        "with env.wrappers='[{_target_: gymnasium.wrappers.FilterObservation, filter_keys: "
+        "['goal', 'position']}]'"
+    )
 
 
-def test_dict_observations_train_once_flattened(tmp_path):
+def test_dict_observations_train_as_they_come(tmp_path):
     trainer = train(
         tmp_path,
         "agent=dqn",
         "env=custom",
         "env.id=tests.envs:DictObs-v0",
-        "env.wrappers=[{_target_: gymnasium.wrappers.FlattenObservation}]",
         "total_timesteps=300",
         "agent.learning_starts=50",
         "eval.every_steps=300",
         "eval.episodes=2",
     )
-    assert trainer.agent.q_net.encoder.dim == 2 + 3  # the position, the goal one-hot
+    assert trainer.agent.q_net.encoder.dim == 3 + 2  # the goal one-hot, the position
     assert trainer.result.final_eval.mean_return == 5.0
 
 

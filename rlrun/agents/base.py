@@ -71,11 +71,6 @@ def check_compatible(rc: RunConfig, spaces: Spaces) -> None:
                 if fits
                 else "no agent here supports this env yet"
             )
-            if kind == "dict":
-                alternatives += (
-                    "; flatten them with "
-                    "env.wrappers='[{_target_: gymnasium.wrappers.FlattenObservation}]'"
-                )
             raise ConfigError(
                 "agent",
                 f"agent '{name}' needs {' or '.join(sorted(allowed))} {what}, but {rc.env.id} has "

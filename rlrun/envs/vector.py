@@ -20,6 +20,7 @@ from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import RecordEpisodeStatistics
 
 from rlrun.config.run import EnvConfig
+from rlrun.envs.wrappers import flatten_structured
 from rlrun.errors import ConfigError
 
 
@@ -81,11 +82,12 @@ def make_env(cfg: EnvConfig) -> gym.Env:
 def wrap_env(
     env: gym.Env, cfg: EnvConfig, factories: list[Callable[[gym.Env], gym.Env]] | None = None
 ) -> gym.Env:
-    """Episode statistics on the env's own reward, then `env.wrappers` in order."""
+    """Episode statistics on the env's own reward, then `env.wrappers` in order, then structured
+    observations (Dict, Tuple, ...) flattened to one Box."""
     env = RecordEpisodeStatistics(env)
     for wrap in wrapper_factories(cfg) if factories is None else factories:
         env = wrap(env)
-    return env
+    return flatten_structured(env, cfg.id)
 
 
 def make_vec_env(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:

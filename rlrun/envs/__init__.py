@@ -7,6 +7,8 @@ import gymnasium as gym
 # testbed runner's) every copy its own, stepped together in numpy. 1000 steps: the book's runs.
 # bsuite's DeepSea (deepsea.py): episodes end after N steps by themselves.
 gym.register("rlrun/DeepSea-v0", entry_point="rlrun.envs.deepsea:DeepSea")
+# One asset to trade (trading.py): episodes end by themselves after `episode_length` days.
+gym.register("rlrun/Trading-v0", entry_point="rlrun.envs.trading:Trading")
 gym.register(
     "rlrun/Bandit-v0",
     entry_point="rlrun.envs.bandits:BanditEnv",
@@ -19,6 +21,12 @@ gym.register(
 # mazes' first episodes are random walks), so it leaves the figures alone, while a greedy
 # evaluation policy caught in a loop ends its episode within a few seconds.
 MAZE_TIME_LIMIT = 10_000
+
+# 2-D navigation among obstacles (navigation.py): at full speed the arena's diagonal takes 29
+# steps; 200 leaves room for detours while a policy that hovers ends its episode in a second.
+gym.register(
+    "rlrun/Navigation-v0", entry_point="rlrun.envs.navigation:Navigation", max_episode_steps=200
+)
 for _name in ("DynaMaze", "BlockingMaze", "ShortcutMaze"):
     gym.register(
         f"rlrun/{_name}-v0",

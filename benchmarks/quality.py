@@ -59,6 +59,11 @@ def pairs(args: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def num(x: float) -> str:
+    """Returns of hundreds to a tenth, MiniGrid's 0.96 to a thousandth."""
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3f}"
+
+
 def run(agent: str, env: str, seed: int, run_dir: Path) -> dict:
     script = Path(sys.executable).with_name("rlrun")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "rlrun"]
@@ -104,13 +109,13 @@ def main() -> None:
         mine = [r for r in rows if (r["agent"], r["env"]) == (agent, env)]
         ok = [r for r in mine if "error" not in r]
         env_id, mean, std, budget = ZOO[(agent, env)]
-        finals = " / ".join(f"{r['final']:.1f}" if "error" not in r else "error" for r in mine)
+        finals = " / ".join(num(r["final"]) if "error" not in r else "error" for r in mine)
         within = sum(r["final"] >= mean - std for r in ok)
-        avg = f"{statistics.mean(r['final'] for r in ok):.1f}" if ok else "–"
+        avg = num(statistics.mean(r["final"] for r in ok)) if ok else "–"
         steps = f"{ok[0]['steps']:,}" if ok else "–"
         walls = " / ".join(f"{r['wall_s']:.0f}" for r in mine)
         lines.append(
-            f"| {agent} | {env_id} | {mean:.1f} +- {std:.1f} at {budget} | {finals} | {avg} "
+            f"| {agent} | {env_id} | {num(mean)} +- {num(std)} at {budget} | {finals} | {avg} "
             f"| {within}/{len(mine)} | {steps} | {walls} |"
         )
     text = "\n".join(lines) + "\n"

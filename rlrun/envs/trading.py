@@ -133,7 +133,7 @@ class Trading(gym.Env):
         self,
         data: str | None = None,
         series_seed: int = 0,
-        length: int = 6000,
+        length: int = 20_000,
         split: str = "train",
         test_start: str | float = 0.8,
         episode_length: int = 256,

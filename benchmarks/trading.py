@@ -61,7 +61,7 @@ def main() -> None:
         ),
         "",
         f"PPO's Sharpe above both baselines' on {beats}/{len(rows)} seeds (50 test-split "
-        "episodes of 256 days each, the same windows for all three).",
+        "episodes, the same windows for all three).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

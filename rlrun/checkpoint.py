@@ -12,6 +12,7 @@ a piece of its state, and nothing but plain data is ever unpickled: files load w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import importlib
@@ -226,6 +227,14 @@ def _restore_object(current: Any, saved: dict[str, Any]) -> Any:
             raise CheckpointError(f"cannot recreate a {qualname} from a checkpoint")
         cls: Any = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
         current = cls.__new__(cls)
+        for f in dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ():
+            if f.name in saved["attrs"]:
+                continue
+            # a field added since the checkpoint was written: its default
+            if f.default_factory is not dataclasses.MISSING:
+                setattr(current, f.name, f.default_factory())
+            elif f.default is not dataclasses.MISSING:
+                setattr(current, f.name, f.default)
     elif type(current).__qualname__ != qualname:
         raise CheckpointError(
             f"checkpoint holds a {qualname} where the run has a {type(current).__qualname__}"
@@ -354,11 +363,15 @@ def load_for_resume(path: Path, device: Any = "cpu") -> tuple[Path, dict[str, An
 RESUMABLE_CHANGES = ", ".join(RESUMABLE)
 
 
+# Env settings that change what is logged, not what is learned (nor a checkpoint's contents).
+LOGGING_ONLY = ("episode_metrics",)
+
+
 def identity(rc: RunConfig) -> dict[str, Any]:
     """The settings that make a run what it is: a checkpoint only continues under the same."""
     return {
         "agent": vars(rc.agent),
-        "env": vars(rc.env),
+        "env": {k: v for k, v in vars(rc.env).items() if k not in LOGGING_ONLY},
         "exploration": vars(rc.exploration),
         "encoder": vars(rc.encoder),
         "bonus": None if rc.bonus is None else vars(rc.bonus),

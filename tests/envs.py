@@ -138,16 +138,33 @@ gym.register("TextObs-v0", entry_point=ObservationKindEnv, kwargs={"kind": "text
 
 class SuccessInfoEnv(ConstantRewardEnv):
     """Terminates after 3 steps, saying `is_success` and `score` in the info of its last step
-    only (as a trading env gives its Sharpe ratio)."""
+    only (as a trading env gives its Sharpe ratio). The score is `score` plus the last digit of
+    the seed the env was last reset with, so the copies of a vector env score apart."""
 
     def __init__(self, score: float = 1.0) -> None:
         super().__init__(terminate_after=3, discrete_obs=True)
         self.score = score
+        self.offset = 0
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self.offset = seed % 10
+        return super().reset(seed=seed, options=options)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
-        last = {"is_success": True, "score": self.score} if terminated else {}
+        last = {"is_success": True, "score": self.score + self.offset} if terminated else {}
         return obs, reward, terminated, truncated, {**info, **last}
 
 
 gym.register("SuccessInfo-v0", entry_point=SuccessInfoEnv)
+
+
+class DropScoreOfSeed1(gym.Wrapper):
+    """Removes `score` from the infos of a SuccessInfoEnv reset with seed 1 (one copy of two)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if self.env.unwrapped.offset == 1:
+            info = {k: v for k, v in info.items() if k != "score"}
+        return obs, reward, terminated, truncated, info

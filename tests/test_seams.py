@@ -386,7 +386,7 @@ def test_is_success_is_read_from_the_last_step_not_the_next_reset():
     cfg = EnvConfig(id="SuccessInfo-v0", success="is_success", episode_metrics=["score"])
     result = evaluate(Greedy(), make_vec_env(cfg, 2), episodes=4, seed=0, env_cfg=cfg)
     assert result.success_rate == 1.0 and result.mean_length == 3
-    assert result.metrics == {"score": 1.0}
+    assert result.metrics == {"score": 1.5}  # envs 0 and 1 score 1 and 2, two episodes each
 
 
 def test_episode_metrics_are_logged_and_evaluation_uses_its_own_env_kwargs(tmp_path):
@@ -401,16 +401,54 @@ def test_episode_metrics_are_logged_and_evaluation_uses_its_own_env_kwargs(tmp_p
         "+env.kwargs.score=2.0",
         "+eval.env_kwargs.score=5.0",
         "env.episode_metrics=[score]",
+        "env.num_envs=2",
         "total_timesteps=30",
-        "eval.every_steps=15",
+        "eval.every_steps=18",
         "eval.episodes=2",
     )
     run(cfg, tmp_path / "run")
     scalars = read_scalars(tmp_path / "run")
-    assert [v for _, v in scalars["charts/score"]] == [2.0] * 10  # 30 steps, 3 per episode
-    assert [(s, v) for s, v in scalars["eval/score"]] == [(15, 5.0), (30, 5.0)]
+    # 15 steps of 2 envs, 3 per episode: env 0 (seed 0) scores 2, env 1 (seed 1) 3, each 5 times
+    assert [v for _, v in scalars["charts/score"]] == [2.0, 3.0] * 5
+    # evaluation: one episode on each of 2 envs seeded 10000 and 10001: (5 + 6) / 2
+    assert [(s, v) for s, v in scalars["eval/score"]] == [(18, 5.5), (30, 5.5)]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["final_eval"]["metrics"] == {"score": 5.0}
+    assert summary["final_eval"]["metrics"] == {"score": 5.5}
+
+
+def test_an_episode_metric_one_env_of_several_leaves_out_is_an_error_not_a_zero():
+    from rlrun.runners.base import evaluate
+
+    class Greedy:
+        def act(self, obs, *, explore):
+            return np.zeros(len(obs), dtype=np.int64)
+
+    cfg = EnvConfig(
+        id="SuccessInfo-v0",
+        episode_metrics=["score"],
+        wrappers=[{"_target_": "tests.envs:DropScoreOfSeed1"}],
+    )
+    with pytest.raises(ConfigError, match="SuccessInfo-v0 put no 'score' in the info"):
+        evaluate(Greedy(), make_vec_env(cfg, 2), episodes=2, seed=0, env_cfg=cfg)
+
+
+def test_evaluation_env_kwargs_may_not_change_the_spaces(tmp_path):
+    from rlrun.experiment import run
+
+    cfg = compose_config("agent=ppo", "env=trading", "+eval.env_kwargs.window=8")
+    with pytest.raises(ConfigError, match=r"^eval.env_kwargs: the evaluation env's observations"):
+        run(cfg, tmp_path / "run")
+
+
+def test_a_checkpoint_from_before_episode_metrics_still_restores():
+    """Fields added to the run's records since a checkpoint was written take their defaults."""
+    from rlrun.checkpoint import capture, restore
+    from rlrun.runners.base import EvalResult
+
+    saved = capture(TrainResult(final_eval=EvalResult(1.0, 0.0, 3.0, None, 2)))
+    del saved["attrs"]["final_eval"]["attrs"]["metrics"]  # as written before the field existed
+    result = restore(TrainResult(), saved)
+    assert result.final_eval.metrics == {} and result.to_dict()["final_eval"]["episodes"] == 2
 
 
 def test_an_episode_metric_the_env_does_not_give_is_a_one_line_error(tmp_path):

@@ -65,5 +65,4 @@ def test_gym_anytrading_runs_unmodified_through_env_custom(tmp_path):
     )
     scalars = read_scalars(tmp_path)
     assert len(scalars["charts/total_profit"]) == 1024 // 249  # 249-step episodes
-    assert len(scalars["eval/total_profit"]) == 1
-    assert all(v > 0 for _, v in scalars["eval/total_profit"])  # a profit factor, 1 = even
+    assert len(scalars["eval/total_profit"]) == 1  # the final evaluation's

@@ -83,17 +83,21 @@ def test_observations_are_the_last_log_returns_position_and_cash(tmp_path):
 
 
 def test_train_and_test_episodes_never_share_a_date(tmp_path):
+    """The last train episode ends on the last price before test_start; test episodes trade
+    from it on (their observations look back into older dates, as history)."""
     path = write_prices(tmp_path / "p.csv", list(100 + np.arange(200.0)))
-    cut = np.datetime64("2020-05-01")
-    for split in ("train", "test"):
-        env = Trading(data=str(path), split=split, test_start="2020-05-01", episode_length=20)
+    cut = np.datetime64("2020-05-01")  # index 121 of days from 2020-01-01
+    train_env, test_env = (
+        Trading(data=str(path), split=split, test_start="2020-05-01", episode_length=20)
+        for split in ("train", "test")
+    )
+    assert train_env.hi + 20 == 120 and train_env.dates[120] < cut  # the last train price
+    assert test_env.lo == 121 and test_env.dates[121] == cut
+    assert test_env.hi + 20 == 199  # the last price of the data
+    for env in (train_env, test_env):
         for seed in range(30):
             env.reset(seed=seed)
-            dates = env.dates[env.start - env.window + 1 : env.start + env.episode_length + 1]
-            if split == "train":
-                assert (dates < cut).all()  # observations included
-            else:
-                assert (env.dates[env.start : env.start + 21] >= cut).all()
+            assert env.lo <= env.start <= env.hi
 
 
 def test_sharpe_and_drawdown_by_hand():
@@ -124,6 +128,10 @@ def test_the_baselines_are_what_the_env_itself_gives_their_actions(tmp_path):
         assert info["sharpe"] == pytest.approx(info[key], rel=1e-9)
     prices = np.array([100.0, 110.0, 99.0])
     np.testing.assert_allclose(simulate(prices, np.ones(2), 0.0), [1.0, 1.1, 0.99])
+    # fee 1%: long at 100 pays 0.01 (V 1.09 at 110); going short there trades 0.01 + 1.09 / 110
+    # units (notional 2.19, fee 0.0219): cash 2.1581, and at 99 V = 2.1581 - 1.09 * 99 / 110
+    short_then = simulate(prices, np.array([1.0, -1.0]), 0.01)
+    np.testing.assert_allclose(short_then, [1.0, 1.09, 1.1771])
 
 
 def test_the_synthetic_history_is_fixed_by_its_own_seed():
@@ -145,6 +153,19 @@ def test_bad_data_says_what_is_wrong(tmp_path):
         Trading(data=str(bad))
     with pytest.raises(ValueError, match="too few prices"):
         Trading(data=str(write_prices(tmp_path / "p.csv", [1.0] * 30)))
+    nan = write_prices(tmp_path / "nan.csv", [1.0, 2.0, float("nan")])
+    with pytest.raises(ValueError, match="data row 3 has close 'nan'"):
+        Trading(data=str(nan))
+    prices = str(write_prices(tmp_path / "ok.csv", [1.0] * 400))
+    for test_start, says in (
+        (1.5, "test_start 1.5 is no fraction in"),
+        ("2030-01-01", r"outside the data's dates \(2020-01-01 to 2021-02-03\)"),
+        ("May 2020", "test_start 'May 2020' is no date YYYY-MM-DD"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            Trading(data=prices, test_start=test_start)
+    with pytest.raises(ValueError, match="need 1 <= ma_fast < ma_slow"):
+        Trading(ma_fast=40, ma_slow=10)
 
 
 def test_the_render_shades_the_position_held(tmp_path):

@@ -6,7 +6,8 @@ import gymnasium as gym
 import numpy as np
 
 # What the capability checks name: Discrete, Box (vectors), image Box, Dict; any other space is
-# named by its class (multidiscrete, tuple, ...), which no agent accepts yet.
+# named by its class. Agents never meet Dict, Tuple, MultiBinary or MultiDiscrete observations:
+# the env builder flattens those to a Box (rlrun/envs/wrappers.py).
 KINDS = ("discrete", "box", "image", "dict")
 
 

@@ -34,7 +34,8 @@ import gymnasium as gym
 import numpy as np
 
 PERIODS_PER_YEAR = 252  # trading days
-# Synthetic regimes: daily drift and volatility of log prices, and the chance to stay a day.
+# Synthetic regimes: the price's daily drift (the log price's is drift - vol^2 / 2) and
+# volatility, and the chance that a regime lasts another day.
 REGIMES = {"bull": (0.0012, 0.008), "bear": (-0.0012, 0.02), "sideways": (0.0, 0.012)}
 STAY = 0.98
 ACTION_MODES = ("position", "trade")
@@ -70,18 +71,33 @@ def load_prices(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"{path} has no {' or '.join(sorted(missing))} column; it has {list(rows[0])}"
         )
-    dates = np.array([r[columns["date"]].strip()[:10] for r in rows], dtype="datetime64[D]")
-    closes = np.array([float(r[columns["close"]]) for r in rows])
+    try:
+        dates = np.array([r[columns["date"]].strip()[:10] for r in rows], dtype="datetime64[D]")
+    except ValueError as e:
+        raise ValueError(f"{path}: a date is not YYYY-MM-DD ({e})") from None
+    closes = np.array([_number(r[columns["close"]]) for r in rows])
+    bad = np.flatnonzero(~(closes > 0) | ~np.isfinite(closes))  # NaN fails both
+    if len(bad):
+        raise ValueError(
+            f"{path}: data row {bad[0] + 1} has close {rows[bad[0]][columns['close']]!r}; "
+            "every close must be a positive number"
+        )
     if (np.diff(dates) <= np.timedelta64(0, "D")).any():
         raise ValueError(f"{path}: dates must increase row by row")
-    if (closes <= 0).any():
-        raise ValueError(f"{path}: every close must be positive")
     return dates, closes
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def sharpe_ratio(values: np.ndarray, periods_per_year: int = PERIODS_PER_YEAR) -> float:
-    """Annualised Sharpe ratio of a value path (risk-free rate 0): mean / std of the per-step
-    simple returns, x sqrt(periods); 0 for a path that never moves."""
+    """Annualised Sharpe ratio of a value path (risk-free rate 0): mean / population std of the
+    per-step simple returns, x sqrt(periods); 0 for a path that never moves. (eval/sharpe is the
+    mean of the evaluation episodes' ratios, not the ratio of their pooled returns.)"""
     returns = np.diff(values) / values[:-1]
     std = returns.std()
     return 0.0 if std == 0 else float(returns.mean() / std * np.sqrt(periods_per_year))
@@ -150,14 +166,18 @@ class Trading(gym.Env):
             raise ValueError(f"split must be train or test, got {split!r}")
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
+        if not 1 <= ma_fast < ma_slow:
+            raise ValueError(
+                f"need 1 <= ma_fast < ma_slow, got ma_fast={ma_fast}, ma_slow={ma_slow}"
+            )
+        if window < 1 or episode_length < 1:
+            raise ValueError(
+                f"window and episode_length must be >= 1, got {window}, {episode_length}"
+            )
         self.dates, self.prices = (
             synthetic_prices(length, series_seed) if data is None else load_prices(data)
         )
-        cut = (
-            round(float(test_start) * len(self.prices))
-            if isinstance(test_start, float | int)
-            else int(np.searchsorted(self.dates, np.datetime64(test_start, "D")))
-        )
+        cut = self._cut(test_start)
         warmup = max(window, ma_slow)  # history the first observation and baseline need
         # episodes start at a price index in [lo, hi]; each steps episode_length prices on
         self.lo, self.hi = (
@@ -189,6 +209,25 @@ class Trading(gym.Env):
         self.values: list[float] = [1.0]  # V / V at the start, per step of the episode
         self.held: list[float] = []  # the position held over each step
         self.trades = 0
+
+    def _cut(self, test_start: str | float) -> int:
+        """The index of the first test price: a fraction of the history, or a date."""
+        first, last = self.dates[0], self.dates[-1]
+        if isinstance(test_start, float | int) and not isinstance(test_start, bool):
+            if not 0 < test_start < 1:
+                raise ValueError(
+                    f"test_start {test_start} is no fraction in (0, 1) nor a date YYYY-MM-DD"
+                )
+            return round(float(test_start) * len(self.prices))
+        try:
+            date = np.datetime64(str(test_start), "D")
+        except ValueError:
+            raise ValueError(
+                f"test_start {test_start!r} is no date YYYY-MM-DD nor a fraction"
+            ) from None
+        if not first < date <= last:
+            raise ValueError(f"test_start {date} is outside the data's dates ({first} to {last})")
+        return int(np.searchsorted(self.dates, date))
 
     @property
     def value(self) -> float:
@@ -254,8 +293,8 @@ class Trading(gym.Env):
         }
 
     def render(self) -> np.ndarray | None:
-        """The episode so far: the close as a black line over the window, the background green
-        where the position was long, red where short (200 x 400 RGB)."""
+        """The episode so far: the close as a black line over the episode's days, the background
+        green where the position was long, red where short (200 x 400 RGB)."""
         if self.render_mode != "rgb_array":
             return None
         h, w = 200, 400

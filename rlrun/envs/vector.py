@@ -126,17 +126,21 @@ def finished(infos: dict[str, Any]) -> Finished | None:
 
 
 def episode_metrics(keys: list[str], env_id: str, done: Finished) -> dict[str, np.ndarray]:
-    """`env.episode_metrics` from the last step's info of the episodes that just ended, per env."""
+    """`env.episode_metrics` from the last step's info of the episodes that just ended, per env
+    (each env that ended must give every key: gymnasium fills the others' rows with zeros)."""
     out = {}
     for key in keys:
-        if key not in done.final_info:
-            present = sorted(k for k in done.final_info if not k.startswith("_")) or ["none"]
+        info = done.final_info
+        lacking = np.flatnonzero(done.envs & ~info.get(f"_{key}", np.zeros_like(done.envs)))
+        if len(lacking):
+            i = lacking[0]
+            present = sorted(k for k in info if f"_{k}" in info and info[f"_{k}"][i]) or ["none"]
             raise ConfigError(
                 "env.episode_metrics",
                 f"{env_id} put no {key!r} in the info of an episode's last step; "
                 f"keys there: {', '.join(present)}",
             )
-        out[key] = np.asarray(done.final_info[key], dtype=np.float64)
+        out[key] = np.asarray(info[key], dtype=np.float64)
     return out
 
 

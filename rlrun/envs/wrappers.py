@@ -1,6 +1,8 @@
 """What rlrun does to an env's observations itself: structured observations (Dict, Tuple,
 MultiBinary, MultiDiscrete) become one flat Box, so every agent, buffer and encoder keeps one
-array per observation (SB3's CombinedExtractor flattens the same parts, after its buffers)."""
+array per observation. SB3's CombinedExtractor flattens the same non-image parts (after its
+buffers); image parts, which it scales and passes through a CNN, stay raw numbers here until a
+CNN encoder arrives (issue "Pixels and physics")."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from rlrun.checkpoint import (
 )
 from rlrun.config.run import RunConfig
 from rlrun.envs.vector import episode_metrics, finished, make_vec_env, true_next_obs
-from rlrun.errors import Interrupted, NonFiniteError
+from rlrun.errors import ConfigError, Interrupted, NonFiniteError
 from rlrun.exploration.bonus import RewardBonus, make_bonus
 from rlrun.runners.base import EvalResult, Services, TrainResult, evaluate, interrupts
 from rlrun.runtime import seed_everything
@@ -100,6 +100,14 @@ class OnlineRunner:
     def build(cls, rc: RunConfig, device: Any, services: Services) -> OnlineRunner:
         env, agent = make_env_and_agent(rc, device)
         eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, rc.eval.episodes))
+        for what in ("observation", "action"):
+            train_space, eval_space = (getattr(e, f"single_{what}_space") for e in (env, eval_env))
+            if train_space != eval_space:
+                raise ConfigError(
+                    "eval.env_kwargs",
+                    f"the evaluation env's {what}s are {eval_space}, training's {train_space}: "
+                    "it may change the data evaluated on, not the spaces",
+                )
         bonus = (
             None
             if rc.bonus is None

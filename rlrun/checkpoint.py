@@ -271,6 +271,11 @@ def capture_agent(agent: Agent, *, replay: bool) -> tuple[Any, dict[str, Any] | 
     }
 
 
+def replay_nbytes(agent: Agent) -> int:
+    """What the replay data adds to a checkpoint once the buffers are full, in bytes."""
+    return sum(v.nbytes for v in vars(agent).values() if isinstance(v, ReplayBuffer))
+
+
 def restore_agent(agent: Agent, tree: Any, replay: dict[str, Any] | None) -> None:
     restore(agent, tree)
     for name, value in (replay or {}).items():

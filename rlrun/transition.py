@@ -49,9 +49,14 @@ class Spaces:
     action: gym.Space
     num_envs: int
     total_timesteps: int
+    frame_stack: int = 1  # observations are stacks of this many frames along axis 0 (Atari's 4)
 
     @classmethod
-    def of(cls, env: gym.vector.VectorEnv, total_timesteps: int) -> Spaces:
+    def of(cls, env: gym.vector.VectorEnv, total_timesteps: int, frame_stack: int = 1) -> Spaces:
         return cls(
-            env.single_observation_space, env.single_action_space, env.num_envs, total_timesteps
+            env.single_observation_space,
+            env.single_action_space,
+            env.num_envs,
+            total_timesteps,
+            frame_stack,
         )

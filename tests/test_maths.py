@@ -120,3 +120,19 @@ def test_boltzmann_probabilities_and_sampling():
     rng = np.random.default_rng(2)
     actions = strategy.select(np.zeros(20_000), lambda: np.repeat(q, 20_000, axis=0), rng)
     assert actions.mean() == pytest.approx(0.75, abs=0.01)
+
+
+def test_rmsprop_tf_like_starts_at_one_with_eps_inside_the_root():
+    """Two steps on loss 0.5 p (gradient 0.5) from p = 1, lr 0.1, alpha 0.99, eps 1e-5:
+    v1 = 0.99 + 0.01 * 0.25 = 0.9925, p1 = 1 - 0.05 / sqrt(0.99251) = 0.9498117;
+    v2 = 0.99 v1 + 0.0025 = 0.985075, p2 = p1 - 0.05 / sqrt(0.985085) = 0.8994346."""
+    from rlrun.networks.optim import RMSpropTFLike
+
+    p = torch.nn.Parameter(torch.ones(1))
+    opt = RMSpropTFLike([p], lr=0.1, alpha=0.99, eps=1e-5)
+    for expected in (0.9498117, 0.8994346):
+        opt.zero_grad()
+        (0.5 * p).sum().backward()
+        opt.step()
+        assert p.item() == pytest.approx(expected, abs=1e-6)
+    assert opt.state[p]["square_avg"].item() == pytest.approx(0.985075)

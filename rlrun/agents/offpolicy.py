@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from rlrun.agents.base import Agent, LossStats
-from rlrun.buffers import ReplayBuffer
+from rlrun.buffers import FrameReplayBuffer, ReplayBuffer
 from rlrun.transition import Spaces, Transition
 
 
@@ -24,6 +24,22 @@ def crossed(step: int, num_envs: int, interval: int) -> bool:
     """Whether the last vector step (num_envs env steps, ending at `step`) crossed a multiple of
     `interval`: how env-step intervals stay exact when each vector step adds several env steps."""
     return step // interval > (step - num_envs) // interval
+
+
+def replay_buffer(
+    cfg: Any, spaces: Spaces, action_space: gym.Space, device: torch.device
+) -> ReplayBuffer:
+    """The replay buffer `cfg` asks for: plain, or each observation (and frame) stored once."""
+    if not cfg.optimize_memory_usage:
+        return ReplayBuffer(cfg.buffer_size, spaces.observation, action_space, device)
+    return FrameReplayBuffer(
+        cfg.buffer_size,
+        spaces.observation,
+        action_space,
+        device,
+        spaces.num_envs,
+        spaces.frame_stack,
+    )
 
 
 class OffPolicyAgent(Agent):
@@ -41,7 +57,7 @@ class OffPolicyAgent(Agent):
         self.total_timesteps = spaces.total_timesteps
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator(device).manual_seed(seed)
-        self.buffer = ReplayBuffer(cfg.buffer_size, spaces.observation, buffer_action_space, device)
+        self.buffer = replay_buffer(cfg, spaces, buffer_action_space, device)
         self.stats = LossStats()
         self.step = 0
 

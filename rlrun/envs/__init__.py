@@ -1,7 +1,15 @@
 """Environments: the vector-env builder every run uses (`vector.py`), the kinds of space the
 capability checks know (`spaces.py`), and the envs rlrun ships, registered as rlrun/<Name>-v0."""
 
+import os
+import sys
+
 import gymnasium as gym
+
+# MuJoCo renders (videos, rlrun-eval GIFs) off-screen through EGL, which needs no display; it
+# reads MUJOCO_GL when first imported, so it is set before any env is made. macOS has no EGL.
+if sys.platform.startswith("linux"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
 # Sutton & Barto's k-armed testbed (bandits.py): gym.make gives one problem, gym.make_vec (the
 # testbed runner's) every copy its own, stepped together in numpy. 1000 steps: the book's runs.

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
-from gymnasium.wrappers import RecordEpisodeStatistics
+from gymnasium.wrappers import FrameStackObservation, RecordEpisodeStatistics
 
 from rlrun.config.run import EnvConfig
-from rlrun.envs.wrappers import flatten_structured
+from rlrun.envs.wrappers import flatten_structured, float32_observations
 from rlrun.errors import ConfigError
 
 
@@ -62,6 +62,18 @@ def _wrap(i: int, cls: Any, kwargs: dict[str, Any], env: gym.Env) -> gym.Env:
         ) from None
 
 
+def frame_stack(cfg: EnvConfig) -> int:
+    """How many frames each observation stacks along axis 0: `stack_size` when the last of
+    `env.wrappers` is Gymnasium's FrameStackObservation with its default padding, else 1."""
+    if not cfg.wrappers:
+        return 1
+    last = cfg.wrappers[-1]
+    padding = last.get("padding_type", "reset")
+    if import_target(last["_target_"], len(cfg.wrappers) - 1) is not FrameStackObservation:
+        return 1
+    return int(last.get("stack_size", 1)) if padding == "reset" else 1
+
+
 def make_env(cfg: EnvConfig) -> gym.Env:
     """One env as the vector env's sub-envs are: made, episode statistics, `env.wrappers`."""
     factories = wrapper_factories(cfg)
@@ -83,11 +95,11 @@ def wrap_env(
     env: gym.Env, cfg: EnvConfig, factories: list[Callable[[gym.Env], gym.Env]] | None = None
 ) -> gym.Env:
     """Episode statistics on the env's own reward, then `env.wrappers` in order, then structured
-    observations (Dict, Tuple, ...) flattened to one Box."""
+    observations (Dict, Tuple, ...) flattened to one Box, float64 ones made float32."""
     env = RecordEpisodeStatistics(env)
     for wrap in wrapper_factories(cfg) if factories is None else factories:
         env = wrap(env)
-    return flatten_structured(env, cfg.id)
+    return float32_observations(flatten_structured(env, cfg.id))
 
 
 def make_vec_env(cfg: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:

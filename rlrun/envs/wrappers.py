@@ -1,8 +1,8 @@
-"""What rlrun does to an env's observations itself: structured observations (Dict, Tuple,
-MultiBinary, MultiDiscrete) become one flat Box, so every agent, buffer and encoder keeps one
-array per observation. SB3's CombinedExtractor flattens the same non-image parts (after its
-buffers); image parts, which it scales and passes through a CNN, stay raw numbers here until a
-CNN encoder arrives (issue "Pixels and physics")."""
+"""What rlrun does to an env's observations itself: float64 becomes float32, and structured
+observations (Dict, Tuple, MultiBinary, MultiDiscrete) become one flat Box, so every agent,
+buffer and encoder keeps one array per observation. SB3's CombinedExtractor flattens the same
+non-image parts (after its buffers); image parts, which it scales and passes through a CNN, stay
+raw numbers here (flattened: a CNN over one part of a Dict is not built yet)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,27 @@ class FlattenStructured(gym.ObservationWrapper):
     def observation(self, observation: Any) -> np.ndarray:
         flat = spaces.flatten(self.structured, observation)
         return np.asarray(flat, dtype=self.observation_space.dtype)
+
+
+class Float32Observations(gym.ObservationWrapper):
+    """float64 Box observations (MuJoCo's) as float32, which every network computes in: half
+    the replay memory, and no float64 tensor meets a float32 layer."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        assert isinstance(space, spaces.Box)
+        low, high = space.low.astype(np.float32), space.high.astype(np.float32)
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        return np.asarray(observation, dtype=np.float32)
+
+
+def float32_observations(env: gym.Env) -> gym.Env:
+    space = env.observation_space
+    float64 = isinstance(space, spaces.Box) and space.dtype == np.float64
+    return Float32Observations(env) if float64 else env
 
 
 def flatten_structured(env: gym.Env, env_id: str) -> gym.Env:

@@ -125,7 +125,8 @@ class ActorCritic(nn.Module):
             self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
             self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
             self.squash = action_bounds == "tanh"
-        if ortho_init:  # CleanRL/SB3 gains: sqrt(2) hidden, 0.01 policy head, 1 value head
+        if ortho_init:  # CleanRL/SB3 gains: sqrt(2) encoder and hidden, 0.01 policy, 1 value
+            orthogonal_init(self.encoder, np.sqrt(2))
             orthogonal_init(self.pi_body, np.sqrt(2))
             orthogonal_init(self.vf_body, np.sqrt(2))
             orthogonal_init(self.pi_head, 0.01)

@@ -29,8 +29,10 @@ def mlp(in_dim: int, out_dim: int, net_arch: list[int], activation: str) -> nn.S
 
 
 def orthogonal_init(module: nn.Module, gain: float) -> None:
-    """Orthogonal weights with `gain` and zero biases for every linear layer in `module`."""
+    """Orthogonal weights with `gain` and zero biases for every linear and convolutional layer in
+    `module` (SB3's init_weights)."""
     for layer in module.modules():
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, nn.Linear | nn.Conv2d):
             nn.init.orthogonal_(layer.weight, gain)
-            nn.init.zeros_(layer.bias)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)

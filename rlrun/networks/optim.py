@@ -15,6 +15,31 @@ def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
 
 
+class RMSpropTFLike(torch.optim.Optimizer):
+    """RMSprop as TensorFlow (and so the A2C paper's code and SB2) computes it, which the RL
+    Zoo's Atari A2C asks for: the running mean of squared gradients starts at one, not zero,
+    and eps goes inside the square root, p -= lr * g / sqrt(v + eps). PyTorch's RMSprop, which
+    starts at zero with eps outside, takes huge first steps and is unstable there."""
+
+    def __init__(self, params, lr: float, alpha: float = 0.99, eps: float = 1e-5) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None) -> None:  # type: ignore[override]
+        assert closure is None
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            grads = [p.grad for p in params]
+            for p in params:
+                if "square_avg" not in self.state[p]:
+                    self.state[p]["square_avg"] = torch.ones_like(p)
+            square_avg = [self.state[p]["square_avg"] for p in params]
+            torch._foreach_mul_(square_avg, group["alpha"])
+            torch._foreach_addcmul_(square_avg, grads, grads, value=1 - group["alpha"])
+            denom = torch._foreach_sqrt(torch._foreach_add(square_avg, group["eps"]))
+            torch._foreach_addcdiv_(params, grads, denom, value=-group["lr"])
+
+
 def optimizer_step(
     optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float | None = None
 ) -> None:

@@ -29,12 +29,19 @@ from rlrun.checkpoint import (
     first_non_finite,
     global_rng_state,
     identity,
+    replay_nbytes,
     restore,
     restore_agent,
     set_global_rng_state,
 )
 from rlrun.config.run import RunConfig
-from rlrun.envs.vector import episode_metrics, finished, make_vec_env, true_next_obs
+from rlrun.envs.vector import (
+    episode_metrics,
+    finished,
+    frame_stack,
+    make_vec_env,
+    true_next_obs,
+)
 from rlrun.errors import ConfigError, Interrupted, NonFiniteError
 from rlrun.exploration.bonus import RewardBonus, make_bonus
 from rlrun.runners.base import EvalResult, Services, TrainResult, evaluate, interrupts
@@ -51,7 +58,7 @@ def make_env_and_agent(rc: RunConfig, device: Any) -> tuple[gym.vector.VectorEnv
     """The training vector env and a fresh agent for it, seeded as every run is."""
     seed_everything(rc.seed)
     env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces.of(env, rc.total_timesteps)
+    spaces = Spaces.of(env, rc.total_timesteps, frame_stack(rc.env))
     check_compatible(rc, spaces)
     return env, make_agent(rc, spaces, device)
 
@@ -149,6 +156,13 @@ class OnlineRunner:
             self.state,
         )
         num_envs = env.num_envs
+        replay_size = replay_nbytes(agent) if cfg.checkpoint.save_replay_buffer else 0
+        if replay_size and self.checkpoints is not None:
+            log.info(
+                "checkpoint.save_replay_buffer: each checkpoint holds the replay buffer, "
+                "%.2f GB once it is full",
+                replay_size / 1e9,
+            )
         start = time.perf_counter() - s.elapsed_s
         bar = tqdm(
             total=cfg.total_timesteps,

@@ -19,6 +19,7 @@ class ContinuousControlConfig(AgentConfig):
     gamma: float = param(0.99, ge=0, le=1)
     batch_size: int = param(256, gt=0)
     buffer_size: int = param(1_000_000, gt=0)
+    optimize_memory_usage: bool = False  # each observation stored once (SB3's name)
     learning_starts: int = param(100, ge=0)  # uniform random actions until then
     train_freq: int = param(1, gt=0)
     gradient_steps: int = param(1, gt=0)

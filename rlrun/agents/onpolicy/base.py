@@ -22,7 +22,7 @@ from rlrun.errors import ConfigError
 from rlrun.maths import compute_gae
 from rlrun.networks.encoders import make_encoder
 from rlrun.networks.heads import ActorCritic
-from rlrun.networks.optim import adam, optimizer_step
+from rlrun.networks.optim import RMSpropTFLike, adam, optimizer_step
 from rlrun.normalize import ObsNormalizer, RewardScaler
 from rlrun.transition import Spaces, Transition
 
@@ -73,6 +73,8 @@ class OnPolicyAgent(Agent):
         self.optimizer: torch.optim.Optimizer
         if cfg.optimizer == "adam":  # eps 1e-5 as SB3's and CleanRL's on-policy agents
             self.optimizer = adam(params, cfg.learning_rate, eps=1e-5)
+        elif cfg.optimizer == "rmsprop_tf":
+            self.optimizer = RMSpropTFLike(params, cfg.learning_rate, alpha=0.99, eps=1e-5)
         else:
             self.optimizer = torch.optim.RMSprop(
                 params, lr=cfg.learning_rate, alpha=0.99, eps=1e-5, foreach=True

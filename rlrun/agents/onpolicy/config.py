@@ -11,6 +11,10 @@ from rlrun.config.registry import AgentConfig, register_agent
 from rlrun.config.run import RunConfig
 from rlrun.errors import ConfigError
 
+# rmsprop: PyTorch's (alpha 0.99, eps 1e-5, as SB3); rmsprop_tf: TensorFlow's (SB3's
+# RMSpropTFLike, which the RL Zoo's Atari A2C uses)
+OPTIMIZERS = ("adam", "rmsprop", "rmsprop_tf")
+
 
 @dataclass
 class OnPolicyConfig(AgentConfig):
@@ -27,7 +31,7 @@ class OnPolicyConfig(AgentConfig):
     vf_coef: float = param(0.5, ge=0)
     max_grad_norm: float | None = param(0.5, gt=0)
     normalize_advantage: bool = True
-    optimizer: str = param("adam", choices=("adam", "rmsprop"))
+    optimizer: str = param("adam", choices=OPTIMIZERS)
     net_arch: list[int] = field(default_factory=lambda: [64, 64], metadata={"gt": 0})
     activation: str = param("tanh", choices=ACTIVATIONS)
     shared_network: bool = False  # one trunk for actor and critic, or two separate MLPs
@@ -74,7 +78,7 @@ class A2CConfig(OnPolicyConfig):
     n_epochs: int = param(1, gt=0)
     batch_size: int | None = param(None, gt=0)  # null: the whole rollout, one gradient step
     normalize_advantage: bool = False
-    optimizer: str = param("rmsprop", choices=("adam", "rmsprop"))
+    optimizer: str = param("rmsprop", choices=OPTIMIZERS)
 
 
 @register_agent("reinforce", impl="rlrun.agents.onpolicy.reinforce:Reinforce", **_ON_POLICY)

@@ -49,7 +49,7 @@ class BootstrappedDQN(DQN):
     ) -> None:
         super().__init__(cfg, exploration, spaces, device, seed, encoder)
         self.masks = torch.as_tensor(
-            self.rng.random((cfg.buffer_size, cfg.n_heads)) < cfg.mask_prob, device=device
+            self.rng.random((self.buffer.capacity, cfg.n_heads)) < cfg.mask_prob, device=device
         )
         self.heads = self.rng.integers(0, cfg.n_heads, spaces.num_envs)  # each env's head
 

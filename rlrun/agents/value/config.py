@@ -27,6 +27,8 @@ class DQNConfig(AgentConfig):
     gamma: float = param(0.99, ge=0, le=1)
     batch_size: int = param(32, gt=0)
     buffer_size: int = param(1_000_000, gt=0)
+    # Each observation stored once, and each frame of frame-stacked pixels once (SB3's name)
+    optimize_memory_usage: bool = False
     learning_starts: int = param(100, ge=0)
     train_freq: int = param(4, gt=0)  # env steps between training bursts
     gradient_steps: int = param(1, gt=0)  # gradient steps per burst
@@ -46,6 +48,14 @@ class DQNConfig(AgentConfig):
 
     def check(self, run: RunConfig) -> list[str]:
         warnings = check_replay(self, run)
+        needs_next_obs = {"n_step": self.n_step > 1, "prioritized_replay": self.prioritized_replay}
+        for key, on in needs_next_obs.items():
+            if on and self.optimize_memory_usage:
+                raise ConfigError(
+                    f"agent.{key}",
+                    "needs a replay buffer that stores next observations: with it, set "
+                    "agent.optimize_memory_usage=false",
+                )
         if self.n_step > self.buffer_size:
             raise ConfigError(
                 "agent.n_step",

@@ -98,6 +98,8 @@ class Spec:
     sb3_normalize_obs: bool = False
     sb3_normalize_reward: bool = False  # VecNormalize's norm_reward (rlrun: agent.normalize_reward)
     sb3_env_kwargs: dict[str, Any] = field(default_factory=dict)  # gym.make's, for both envs
+    # SB3's make_atari_env (AtariWrapper) and VecFrameStack(4), as the RL Zoo's atari entries
+    sb3_atari: bool = False
     # settings rlrun chooses differently on purpose (its preset says why): not compared
     unmatched: tuple[str, ...] = ()
     # implementations (IMPLS keys), the first is the one under test; None: rlrun and, with
@@ -252,6 +254,45 @@ ARS_VS_SB3_CONTRIB: dict[str, Any] = {
     "target_sps_ratio": 1.5,
     "target_return_vs_baseline": True,
 }
+# RL Zoo hyperparams/ppo.yml, atari (= conf/hyperparams/ppo_atari.yaml), SB3's defaults
+# spelled out.
+PPO_ATARI_ZOO: dict[str, Any] = {
+    "n_steps": 128,
+    "n_epochs": 4,
+    "batch_size": 256,
+    "learning_rate": "lin_2.5e-4",
+    "clip_range": "lin_0.1",
+    "vf_coef": 0.5,
+    "ent_coef": 0.01,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "max_grad_norm": 0.5,
+}
+# RL Zoo hyperparams/dqn.yml, atari (= conf/hyperparams/dqn_atari.yaml), except the warm-up:
+# the Zoo's 100k would leave 20k steps without a gradient step (both sides get 1k).
+DQN_ATARI_SPS: dict[str, Any] = {
+    "buffer_size": 100_000,
+    "learning_rate": 1e-4,
+    "batch_size": 32,
+    "learning_starts": 1000,
+    "target_update_interval": 1000,
+    "train_freq": 4,
+    "gradient_steps": 1,
+    "exploration_fraction": 0.1,
+    "exploration_final_eps": 0.01,
+    "gamma": 0.99,
+    "max_grad_norm": 10.0,
+}
+# Throughput on pixels and physics: 20k (Atari) or 4k (MuJoCo) env steps, no evaluation during
+# training, rlrun against SB3 with one torch thread.
+PIXELS_SPS: dict[str, Any] = {"eval_every": None, "eval_episodes": 2, "impls": ("rlrun", "sb3")}
+# RL Zoo hyperparams/sac.yml, HalfCheetah-v4 (= conf/hyperparams/sac_halfcheetah.yaml: SB3's
+# SAC defaults), warm-up 1k on both sides instead of 10k, so 3k of the 4k steps train.
+SAC_HALFCHEETAH_SPS: dict[str, Any] = SAC_PENDULUM_ZOO | {
+    "learning_rate": 3e-4,
+    "learning_starts": 1000,
+}
+
 # rlrun only: its presets (conf/hyperparams/<agent>_<env>.yaml) decide the budget.
 PENDULUM_RLRUN = {"threshold": -200, "total_timesteps": 20_000, "eval_every": 2_000}
 
@@ -340,6 +381,41 @@ SPECS: dict[str, Spec] = {
         sb3_normalize_reward=True,
         impls=("rlrun", "sb3"),
         target_return_vs_baseline=True,
+    ),
+    "ppo-breakout-sps": Spec(
+        ("agent=ppo", "env=breakout"),
+        0,
+        total_timesteps=20_000,
+        sb3_algo="PPO",
+        sb3_env="BreakoutNoFrameskip-v4",
+        sb3_kwargs=PPO_ATARI_ZOO,
+        sb3_n_envs=8,
+        sb3_policy="CnnPolicy",
+        sb3_atari=True,
+        target_sps_ratio=1.5,
+        **PIXELS_SPS,
+    ),
+    "dqn-breakout-sps": Spec(
+        ("agent=dqn", "env=breakout", "agent.learning_starts=1000"),
+        0,
+        total_timesteps=20_000,
+        sb3_algo="DQN",
+        sb3_env="BreakoutNoFrameskip-v4",
+        sb3_kwargs=DQN_ATARI_SPS,
+        sb3_policy="CnnPolicy",
+        sb3_atari=True,
+        target_sps_ratio=1.5,
+        **PIXELS_SPS,
+    ),
+    "sac-halfcheetah-sps": Spec(
+        ("agent=sac", "env=halfcheetah", "agent.learning_starts=1000"),
+        0,
+        total_timesteps=4_000,
+        sb3_algo="SAC",
+        sb3_env="HalfCheetah-v5",
+        sb3_kwargs=SAC_HALFCHEETAH_SPS,
+        target_sps_ratio=1.2,
+        **PIXELS_SPS,
     ),
 }
 # SB3 keyword -> rlrun config key, where the name differs (others are agent.<same name>).
@@ -552,9 +628,19 @@ def sb3_child(name: str, seed: int, steps: int, out: Path, threads: int | None) 
 
     spec = SPECS[name]
     env_kwargs = spec.sb3_env_kwargs
-    eval_env = make_vec_env(spec.sb3_env, n_envs=1, seed=seed + 10_000, env_kwargs=env_kwargs)
     env: Any = spec.sb3_env  # one env: SB3 wraps it itself
-    if spec.sb3_n_envs > 1 or spec.sb3_normalize_obs or env_kwargs:
+    if spec.sb3_atari:
+        import ale_py
+        import gymnasium
+        from stable_baselines3.common.env_util import make_atari_env
+        from stable_baselines3.common.vec_env import VecFrameStack
+
+        gymnasium.register_envs(ale_py)
+        env = VecFrameStack(make_atari_env(spec.sb3_env, spec.sb3_n_envs, seed=seed), 4)
+        eval_env = VecFrameStack(make_atari_env(spec.sb3_env, 1, seed=seed + 10_000), 4)
+    else:
+        eval_env = make_vec_env(spec.sb3_env, n_envs=1, seed=seed + 10_000, env_kwargs=env_kwargs)
+    if not spec.sb3_atari and (spec.sb3_n_envs > 1 or spec.sb3_normalize_obs or env_kwargs):
         env = make_vec_env(spec.sb3_env, n_envs=spec.sb3_n_envs, seed=seed, env_kwargs=env_kwargs)
     if spec.sb3_normalize_obs:  # as RL Zoo: the eval env's statistics follow the training env's
         env = VecNormalize(env, norm_obs=True, norm_reward=spec.sb3_normalize_reward)

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlrun.errors import ConfigError
 from rlrun.transition import Transition
 
 
@@ -33,7 +34,16 @@ class ReplayBuffer:
     ) -> None:
         self.capacity = capacity
         self.device = device
-        self.alloc_obs(obs_space)
+        try:
+            self.alloc_obs(obs_space)
+        except MemoryError:
+            per_row = 2 * int(np.prod(obs_space.shape or ())) * np.dtype(obs_space.dtype).itemsize
+            raise ConfigError(
+                "agent.buffer_size",
+                f"{capacity} transitions of {obs_space.shape} {obs_space.dtype} observations need "
+                f"about {capacity * per_row / 1e9:.1f} GB, more than this machine can allocate; "
+                "lower it, or set agent.optimize_memory_usage=true (each frame stored once)",
+            ) from None
         self.actions = np.zeros((capacity, *(action_space.shape or ())), dtype=action_space.dtype)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)

@@ -27,16 +27,16 @@ BAD_INPUTS = [
     ("agent=nope", "agent=nope: no such option; choose one of: a2c, "),
     (
         "env=nope",
-        "env=nope: no such option; choose one of: acrobot, bernoulli_bandit, bipedalwalker, "
-        "blocking_maze, cartpole",
+        "env=nope: no such option; choose one of: acrobot, ant, atari, bernoulli_bandit, "
+        "bipedalwalker, blocking_maze, breakout, cartpole",
     ),
     ("exploration=nope", "exploration=nope: no such option; choose one of: auto, boltzmann"),
     (
         "hyperparams=nosuch",
-        "hyperparams=nosuch: no such option; choose one of: a2c_acrobot, a2c_bipedalwalker",
+        "hyperparams=nosuch: no such option; choose one of: a2c_acrobot, a2c_atari, a2c_bipedalwalker",
     ),
     ("bonus=nope", "bonus=nope: no such option; choose one of: count, simhash"),
-    ("encoder=nope", "encoder=nope: no such option; choose one of: auto, flatten"),
+    ("encoder=nope", "encoder=nope: no such option; choose one of: auto, flatten, nature_cnn"),
     ("bonus=null", "bonus=null: a config group cannot be set to null; leave it out"),
     ("hparams_search=ppo", "hparams_search: a search runs many jobs; add -m"),
     ("-m --cfg job", "Only one of --run, --multirun, --cfg"),

@@ -1,8 +1,10 @@
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 
 from rlrun.buffers import ReplayBuffer
+from rlrun.errors import ConfigError
 from rlrun.transition import Transition
 
 
@@ -59,3 +61,14 @@ def test_transition_select():
     t = step(0.0, n=3).select(np.array([False, True, True]))
     np.testing.assert_array_equal(t.action, [1, 2])
     np.testing.assert_array_equal(t.truncated, [False, True])
+
+
+def test_a_buffer_larger_than_the_machine_is_a_one_line_error():
+    space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    with pytest.raises(ConfigError) as err:
+        ReplayBuffer(10**12, space, gym.spaces.Discrete(4), torch.device("cpu"))
+    assert str(err.value).startswith(
+        "agent.buffer_size: 1000000000000 transitions of (4, 84, 84) uint8 observations need "
+        "about 56448000.0 GB, more than this machine can allocate; lower it, or set "
+        "agent.optimize_memory_usage=true"
+    )

@@ -35,6 +35,7 @@ def test_every_mujoco_config_makes_its_env(name):
     assert rc.env.id == env_id
     env = make_vec_env(rc.env, 1)
     assert env.single_observation_space.shape == (n_obs,)
+    assert env.single_observation_space.dtype == np.float32  # MuJoCo's float64, cast once
     assert isinstance(env.single_action_space, gym.spaces.Box)
     assert env.single_action_space.shape == (n_act,)
 

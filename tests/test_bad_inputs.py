@@ -33,7 +33,8 @@ BAD_INPUTS = [
     ("exploration=nope", "exploration=nope: no such option; choose one of: auto, boltzmann"),
     (
         "hyperparams=nosuch",
-        "hyperparams=nosuch: no such option; choose one of: a2c_acrobot, a2c_atari, a2c_bipedalwalker",
+        "hyperparams=nosuch: no such option; choose one of: a2c_acrobot, a2c_atari, "
+        "a2c_bipedalwalker",
     ),
     ("bonus=nope", "bonus=nope: no such option; choose one of: count, simhash"),
     ("encoder=nope", "encoder=nope: no such option; choose one of: auto, flatten, nature_cnn"),

@@ -65,4 +65,3 @@ class FireReset(gym.Wrapper):
             if terminated or truncated:
                 obs, info = self.env.reset(**kwargs)
         return obs, info
-

@@ -48,17 +48,23 @@ def record_episode(
     agent: Agent, env_cfg: EnvConfig, seed: int, max_frames: int
 ) -> tuple[list[np.ndarray], float]:
     """The frames of one deterministic episode (at most `max_frames`) and its return (the env's
-    own reward, as the episode statistics record it beneath any `env.wrappers`)."""
+    own reward, as the episode statistics record it beneath any `env.wrappers`). The episode is
+    the statistics' one: a whole Atari game, where the learner's episodes end at each lost life
+    (EpisodicLife) and the game goes on after a reset."""
     env, obs, frame = render_env(env_cfg, seed)
     try:
         frames = [frame]
-        done = False
-        while not done and len(frames) < max_frames:
+        total = None
+        while total is None and len(frames) < max_frames:
             action = agent.act(np.asarray(obs)[None], explore=False)[0]
-            obs, _, terminated, truncated, _ = env.step(action)
+            obs, _, terminated, truncated, info = env.step(action)
             frames.append(np.asarray(env.render()))
-            done = terminated or truncated
-        total = float(env.get_wrapper_attr("episode_returns"))
+            if "episode" in info:
+                total = float(info["episode"]["r"])
+            elif terminated or truncated:
+                obs, _ = env.reset()
+        if total is None:  # cut at max_frames
+            total = float(env.get_wrapper_attr("episode_returns"))
     finally:
         env.close()
     return [np.asarray(f, dtype=np.uint8) for f in frames], total

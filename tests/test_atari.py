@@ -190,3 +190,26 @@ def test_atari_presets_are_the_zoos():
     assert (ppo.agent.lr_schedule, ppo.agent.clip_range_schedule) == ("linear", "linear")
     a2c = validate(compose_config("agent=a2c", "env=atari", "env.id=ale_py:ALE/Pong-v5"))
     assert (a2c.env.num_envs, a2c.agent.vf_coef, a2c.agent.ent_coef) == (16, 0.25, 0.01)
+
+
+def test_videos_record_a_whole_game_not_one_life():
+    """EpisodicLife ends the learner's episode at each lost life; a video (training's and
+    rlrun-eval's) goes on to the end of the game, as the episode statistics count it."""
+    from rlrun.video import record_episode
+
+    class Noop:
+        def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+            return np.zeros(len(obs), dtype=np.int64)
+
+    rc = validate(compose_config("env=breakout"))
+    frames, score = record_episode(Noop(), rc.env, seed=0, max_frames=10_000)  # type: ignore[arg-type]
+    env = breakout(1)
+    env.reset(seed=0)
+    life = 0
+    while True:  # the first life's length, NOOPs after the FIRE of FireReset
+        life += 1
+        _, _, terminated, truncated, _ = env.step(np.zeros(1, dtype=np.int64))
+        if terminated[0] or truncated[0]:
+            break
+    assert len(frames) > 3 * life  # five lives
+    assert score >= 0

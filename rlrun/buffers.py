@@ -37,12 +37,11 @@ class ReplayBuffer:
         try:
             self.alloc_obs(obs_space)
         except MemoryError:
-            per_row = 2 * int(np.prod(obs_space.shape or ())) * np.dtype(obs_space.dtype).itemsize
             raise ConfigError(
                 "agent.buffer_size",
                 f"{capacity} transitions of {obs_space.shape} {obs_space.dtype} observations need "
-                f"about {capacity * per_row / 1e9:.1f} GB, more than this machine can allocate; "
-                "lower it, or set agent.optimize_memory_usage=true (each frame stored once)",
+                f"about {capacity * self.obs_row_bytes(obs_space) / 1e9:.1f} GB, more than this "
+                f"machine can allocate; {self.memory_hint}",
             ) from None
         self.actions = np.zeros((capacity, *(action_space.shape or ())), dtype=action_space.dtype)
         self.rewards = np.zeros(capacity, dtype=np.float32)
@@ -50,6 +49,12 @@ class ReplayBuffer:
         self.discounts = np.zeros(capacity, dtype=np.float32)
         self.pos = 0
         self.size = 0
+
+    memory_hint = "lower it, or set agent.optimize_memory_usage=true (each frame stored once)"
+
+    def obs_row_bytes(self, obs_space: gym.Space) -> int:
+        """Bytes of observations one transition stores: obs and next_obs."""
+        return 2 * int(np.prod(obs_space.shape or ())) * np.dtype(obs_space.dtype).itemsize
 
     def __len__(self) -> int:
         return self.size
@@ -127,6 +132,12 @@ class FrameReplayBuffer(ReplayBuffer):
         self.num_envs, self.stack = num_envs, stack
         # A whole number of vector steps: a step's rows never wrap around the ring.
         super().__init__(-(-capacity // num_envs) * num_envs, obs_space, action_space, device)
+
+    memory_hint = "lower it"
+
+    def obs_row_bytes(self, obs_space: gym.Space) -> int:
+        shape = (obs_space.shape or ())[self.stack > 1 :]
+        return int(np.prod(shape)) * np.dtype(obs_space.dtype).itemsize
 
     def alloc_obs(self, obs_space: gym.Space) -> None:
         shape = obs_space.shape or ()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlrun.buffers import ReplayBuffer
+from rlrun.buffers import FrameReplayBuffer, ReplayBuffer
 from rlrun.errors import ConfigError
 from rlrun.transition import Transition
 
@@ -71,4 +71,14 @@ def test_a_buffer_larger_than_the_machine_is_a_one_line_error():
         "agent.buffer_size: 1000000000000 transitions of (4, 84, 84) uint8 observations need "
         "about 56448000.0 GB, more than this machine can allocate; lower it, or set "
         "agent.optimize_memory_usage=true"
+    )
+
+
+def test_a_frame_buffer_too_large_counts_each_frame_once_and_suggests_no_switch_already_on():
+    space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    with pytest.raises(ConfigError) as err:
+        FrameReplayBuffer(10**12, space, gym.spaces.Discrete(4), torch.device("cpu"), 1, 4)
+    assert str(err.value) == (
+        "agent.buffer_size: 1000000000000 transitions of (4, 84, 84) uint8 observations need "
+        "about 7056000.0 GB, more than this machine can allocate; lower it"
     )

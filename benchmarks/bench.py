@@ -241,6 +241,17 @@ TRPO_MOUNTAINCAR_CONTINUOUS_ZOO: dict[str, Any] = TRPO_LUNARLANDER_CONTINUOUS_ZO
     "use_sde": True,
     "sde_sample_freq": 4,
 }
+# What the TRPO specs with the Zoo's `normalize` share: sb3-contrib, 2 envs, VecNormalize on
+# observations and rewards, judged on the mean final eval against sb3-contrib's.
+TRPO_NORMALIZED_VS_SB3_CONTRIB: dict[str, Any] = {
+    "solve_on": "mean-final",
+    "sb3_algo": "sb3_contrib.TRPO",
+    "sb3_n_envs": 2,
+    "sb3_normalize_obs": True,
+    "sb3_normalize_reward": True,
+    "impls": ("rlrun", "sb3"),
+    "target_return_vs_baseline": True,
+}
 # RL Zoo hyperparams/ars.yml, Pendulum-v1 (= conf/hyperparams/ars_pendulum.yaml): its
 # `pendulum-params`, which MountainCarContinuous, Acrobot and LunarLander build on.
 ARS_PENDULUM_ZOO: dict[str, Any] = {
@@ -378,34 +389,22 @@ SPECS: dict[str, Spec] = {
     "trpo-lunarlander-continuous": Spec(
         ("agent=trpo", "env=lunarlander_continuous"),
         200,
-        solve_on="mean-final",
         total_timesteps=200_000,
         eval_every=10_000,
-        sb3_algo="sb3_contrib.TRPO",
         sb3_env="LunarLander-v3",
         sb3_env_kwargs={"continuous": True},
         sb3_kwargs=TRPO_LUNARLANDER_CONTINUOUS_ZOO,
-        sb3_n_envs=2,
-        sb3_normalize_obs=True,
-        sb3_normalize_reward=True,
-        impls=("rlrun", "sb3"),
-        target_return_vs_baseline=True,
+        **TRPO_NORMALIZED_VS_SB3_CONTRIB,
     ),
     # at the Zoo's 50k (benchmark.md 92.5 +- 0.4): does every seed find the goal?
     "trpo-mountaincar-continuous": Spec(
         ("agent=trpo", "env=mountaincar_continuous"),
         90,
-        solve_on="mean-final",
         total_timesteps=50_000,
         eval_every=5_000,
-        sb3_algo="sb3_contrib.TRPO",
         sb3_env="MountainCarContinuous-v0",
         sb3_kwargs=TRPO_MOUNTAINCAR_CONTINUOUS_ZOO,
-        sb3_n_envs=2,
-        sb3_normalize_obs=True,
-        sb3_normalize_reward=True,
-        impls=("rlrun", "sb3"),
-        target_return_vs_baseline=True,
+        **TRPO_NORMALIZED_VS_SB3_CONTRIB,
     ),
     "ppo-breakout-sps": Spec(
         ("agent=ppo", "env=breakout"),

@@ -102,6 +102,9 @@ class Spec:
     sb3_atari: bool = False
     # settings rlrun chooses differently on purpose (its preset says why): not compared
     unmatched: tuple[str, ...] = ()
+    # sb3-contrib TRPO averages a Gaussian's KL over the d Box action dims where rlrun sums them
+    # (conf/agent/trpo.yaml), so the same step is its target_kl and cg_damping times d in rlrun
+    sb3_kl_action_dims: int = 1
     # implementations (IMPLS keys), the first is the one under test; None: rlrun and, with
     # sb3_algo, both SB3 thread settings
     impls: tuple[str, ...] | None = None
@@ -394,6 +397,7 @@ SPECS: dict[str, Spec] = {
         sb3_env="LunarLander-v3",
         sb3_env_kwargs={"continuous": True},
         sb3_kwargs=TRPO_LUNARLANDER_CONTINUOUS_ZOO,
+        sb3_kl_action_dims=2,
         **TRPO_NORMALIZED_VS_SB3_CONTRIB,
     ),
     # at the Zoo's 50k (benchmark.md 92.5 +- 0.4): does every seed find the goal?
@@ -488,6 +492,9 @@ def eval_overrides(spec: Spec, steps: int | None) -> list[str]:
     return out
 
 
+KL_SCALED = ("target_kl", "cg_damping")  # Spec.sb3_kl_action_dims
+
+
 def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
     """Compose rlrun's config (`--cfg job`, no torch) and check it against the SB3 kwargs."""
     from omegaconf import OmegaConf
@@ -523,6 +530,8 @@ def check_preset(spec: Spec, steps: int | None) -> dict[str, Any]:
             want, schedule = start, get(SB3_SCHEDULES[key])
             if schedule != "linear":
                 mismatches.append(f"{key} schedule: SB3 linear vs rlrun {schedule!r}")
+        if key in KL_SCALED:
+            want = want * spec.sb3_kl_action_dims
         if get(rl_key) != want:
             mismatches.append(f"{key}: SB3 {want!r} vs rlrun {get(rl_key)!r}")
     return {"rlrun_config": text, "mismatches": mismatches}

@@ -106,7 +106,11 @@ class TRPOConfig(OnPolicyConfig):
 
     learning_rate: float = param(1e-3, gt=0)
     batch_size: int | None = param(128, gt=0)
-    target_kl: float = param(0.01, gt=0)  # the trust region: mean KL(old || new) per step
+    # the trust region: the mean over states of KL(old || new), the KL of the whole action
+    # distribution (summed over a Box's dimensions, as the paper and Spinning Up have it);
+    # sb3-contrib averages its Gaussian KL over the d dimensions too, so its target_kl and
+    # cg_damping are d times smaller than the same step here
+    target_kl: float = param(0.01, gt=0)
     cg_max_steps: int = param(15, gt=0)
     cg_damping: float = param(0.1, ge=0)  # F + damping * I keeps the solve well-posed
     line_search_shrinking_factor: float = param(0.8, gt=0)

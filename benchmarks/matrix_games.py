@@ -6,8 +6,8 @@ Two of rlrun's tabular Q-learners, one per agent, each seeing only its own actio
 payoff (independent learners: the other agent is part of the environment), play the one-shot
 games of rlrun/envs/matrix_games.py (the penalty game at k = 0 and k = -100, the climbing
 game) with Boltzmann exploration whose temperature falls geometrically from 16 to 0.05 over the
-plays. Printed per game: the greedy joint action each seed
-ends at, the counts, and the number of seeds at an optimal one. The paper's outcome: in the
+plays. Printed per game: the greedy joint action each seed ends at, the counts, and the number of
+seeds at an optimal one. The paper's outcome: in the
 penalty game with k = 0 independent learners reach an optimal joint action, (a, a) or (c, c);
 in the climbing game they miscoordinate, settling on a worse equilibrium than (a, a).
 """

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_module
 
-from rlrun.agents.onpolicy.base import Rollout
 from rlrun.agents.onpolicy.trpo import TRPO
 from rlrun.config.run import EnvConfig
 from rlrun.experiment import build
@@ -43,10 +42,10 @@ def rlrun_rollout(overrides: list[str], run_dir: Path) -> tuple[TRPO, EnvConfig]
     """A TRPO agent trained for two rollouts, its buffer holding the second, and its env."""
     with initialize_config_module("rlrun.conf", version_base="1.3"):
         cfg = compose("config", overrides=["agent=trpo", "logger.progress=false", *overrides])
-    rc = validate(cfg)
-    steps = 2 * rc.agent.n_steps * rc.env.num_envs
+    steps = 2 * cfg.agent.n_steps * cfg.env.num_envs
     cfg.total_timesteps, cfg.eval.every_steps, cfg.eval.episodes = steps, steps, 1
-    trainer, logger = build(validate(cfg), cfg, run_dir)
+    rc = validate(cfg)
+    trainer, logger = build(rc, cfg, run_dir)
     try:
         trainer.train()
     finally:
@@ -78,8 +77,7 @@ def main() -> None:
     with torch.no_grad():  # the policy both start from is the one that steps: ratio 1
         log_probs, _, _ = agent.policy.evaluate(obs, actions)
     advantages, returns = agent.advantages()
-    flat = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
-    data = Rollout(obs, actions, log_probs, flat, flat, flat, None)
+    data = agent.rollout()._replace(log_probs=log_probs)
     dims = 1 if agent.policy.discrete else int(np.prod(buf.actions.shape[2:]))
     scale = 1 if args.same_numbers else dims
 

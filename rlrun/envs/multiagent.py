@@ -113,17 +113,20 @@ class ParallelVectorEnv:
         self._returns = np.zeros((num_envs, len(self.agents)))
         self._lengths = np.zeros(num_envs, dtype=np.int64)
         self._alive = np.ones((num_envs, len(self.agents)), dtype=bool)
+        self._zeros = {a: self._zero_obs(space) for a, space in self.observation_spaces.items()}
 
-    def _empty(self, agent: str) -> np.ndarray:
-        space = self.observation_spaces[agent]
+    def _zero_obs(self, space: gym.Space) -> np.ndarray:
+        """Every copy's observation of an agent, zeroed: int64 for Discrete, float32 for float Box
+        (the dtypes rlrun's single-agent vector envs give)."""
         if isinstance(space, gym.spaces.Discrete):
             return np.zeros(self.num_envs, dtype=np.int64)
+        assert isinstance(space, gym.spaces.Box)  # parallel_env_factory allows no other
         dtype = np.float32 if np.issubdtype(space.dtype, np.floating) else space.dtype
         return np.zeros((self.num_envs, *space.shape), dtype=dtype)
 
     def reset(self, seed: int | None = None) -> dict[str, np.ndarray]:
         """Every copy reset, copy i seeded with seed + i (as gymnasium seeds its vector envs)."""
-        obs = {a: self._empty(a) for a in self.agents}
+        obs = {a: z.copy() for a, z in self._zeros.items()}
         for i in range(self.num_envs):
             self._reset_copy(i, obs, None if seed is None else seed + i)
         return obs
@@ -137,8 +140,8 @@ class ParallelVectorEnv:
         self._alive[i] = True
 
     def step(self, actions: dict[str, np.ndarray]) -> JointStep:
-        obs = {a: self._empty(a) for a in self.agents}
-        reward = {a: np.zeros(self.num_envs, dtype=np.float32) for a in self.agents}
+        obs = {a: z.copy() for a, z in self._zeros.items()}
+        reward = {a: np.zeros(self.num_envs) for a in self.agents}  # float64, as gymnasium's
         terminated = {a: np.zeros(self.num_envs, dtype=bool) for a in self.agents}
         truncated = {a: np.zeros(self.num_envs, dtype=bool) for a in self.agents}
         ended = np.zeros(self.num_envs, dtype=bool)
@@ -154,7 +157,7 @@ class ParallelVectorEnv:
                 terminated[a][i] = term.get(a, False)
                 truncated[a][i] = trunc.get(a, False)
                 self._alive[i, k] = not (terminated[a][i] or truncated[a][i])
-                if not self._alive[i, k] and env.agents and a not in env.agents:
+                if not self._alive[i, k] and env.agents:  # done before the others
                     self._check_maskable(a)
             self._returns[i] += [reward[a][i] for a in self.agents]
             self._lengths[i] += 1

@@ -374,14 +374,24 @@ LOGGING_ONLY = ("episode_metrics",)
 
 def identity(rc: RunConfig) -> dict[str, Any]:
     """The settings that make a run what it is: a checkpoint only continues under the same."""
-    return {
-        "agent": vars(rc.agent),
-        "env": {k: v for k, v in vars(rc.env).items() if k not in LOGGING_ONLY},
+    # The multi-agent keys only where they mean something (single-agent checkpoints from before
+    # they existed still resume).
+    multiagent = ("api", "share_parameters")
+    ident = {
+        "agent": {k: v for k, v in vars(rc.agent).items() if rc.multiagent or k not in multiagent},
+        "env": {
+            k: v
+            for k, v in vars(rc.env).items()
+            if k not in LOGGING_ONLY and (rc.multiagent or k not in multiagent)
+        },
         "exploration": vars(rc.exploration),
         "encoder": vars(rc.encoder),
         "bonus": None if rc.bonus is None else vars(rc.bonus),
         "seed": rc.seed,
     }
+    if rc.multiagent:
+        ident["agents"] = rc.agents
+    return ident
 
 
 def check_resumable(ckpt: dict[str, Any], rc: RunConfig, *, ended: bool = True) -> None:

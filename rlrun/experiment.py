@@ -151,7 +151,7 @@ def build(
         if rc.video.every_steps is not None
         else None,
     )
-    runner_cls = load_impl(RUNNERS[AGENTS[rc.agent.name].runner])
+    runner_cls = load_impl(RUNNERS["multiagent" if rc.multiagent else AGENTS[rc.agent.name].runner])
     runner: Runner = runner_cls.build(rc, device, services)
     log.info(
         "%s on %s (%d envs), device %s, %d steps -> %s",

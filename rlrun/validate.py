@@ -99,7 +99,8 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
         if not isinstance(values.get(group), dict):
             raise ConfigError(group, f"missing config group; pass {group}=<name>")
     agent_schema = AGENTS.lookup(values["agent"].get("name"), "agent.name")
-    agent = build(agent_schema, values.pop("agent"), "agent")
+    agent_values = values.pop("agent")
+    agent = build(agent_schema, agent_values, "agent")
     env = build(EnvConfig, values.pop("env"), "env")
     check_wrappers(env)
     exploration = resolve_exploration(agent_schema, values.pop("exploration"))
@@ -119,6 +120,15 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
     run: RunConfig = dataclasses.replace(
         rest, agent=agent, env=env, exploration=exploration, encoder=encoder, bonus=bonus
     )
+    for name, override in run.agents.items():  # each agent's config must build
+        if not isinstance(override, dict) or "name" in override:
+            raise ConfigError(
+                f"agents.{name}",
+                f"give per-agent values of agent={agent.name}'s keys, e.g. "
+                f"+agents.{name}.learning_rate=0.01 (every agent runs the same algorithm)",
+            )
+        build(agent_schema, {**agent_values, **override}, f"agents.{name}")
+    check_multiagent(run)
     if not DEVICE_PATTERN.match(run.device):
         raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
     for warning in agent.check(run):
@@ -131,6 +141,42 @@ def component(registry: Any, values: Any, key: str) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(key, f"expected a mapping, got {values!r}")
     return build(registry.lookup(values.get("name"), f"{key}.name"), values, key)
+
+
+def check_multiagent(run: RunConfig) -> None:
+    """Multi-agent keys only with a PettingZoo env; what the multi-agent runner lacks refused."""
+    if not run.multiagent:
+        example = "(env.api=pettingzoo, e.g. env=simple_spread)"
+        if run.agent.share_parameters:
+            raise ConfigError("agent.share_parameters", f"only for multi-agent envs {example}")
+        if run.agents:
+            raise ConfigError("agents", f"per-agent values are only for multi-agent envs {example}")
+        return
+    if AGENTS[run.agent.name].runner != "online":
+        raise ConfigError(
+            "agent",
+            f"agent '{run.agent.name}' learns bandits; multi-agent envs take agents such "
+            "as qlearning, dqn, ppo or sac",
+        )
+    if run.agent.share_parameters and run.agents:
+        raise ConfigError(
+            "agents",
+            "agent.share_parameters=true trains one learner for all agents; per-agent values "
+            "need independent learners (agent.share_parameters=false)",
+        )
+    unsupported = {
+        "env.wrappers": run.env.wrappers,
+        "env.max_episode_steps": run.env.max_episode_steps,
+        "env.success": run.env.success,
+        "env.episode_metrics": run.env.episode_metrics,
+        "video.every_steps": run.video.every_steps,
+        "bonus": run.bonus,
+    }
+    for key, value in unsupported.items():
+        if value:
+            raise ConfigError(key, "not available for multi-agent (PettingZoo) envs yet; drop it")
+    if run.env.vectorization != "sync":
+        raise ConfigError("env.vectorization", "multi-agent envs step in this process: use sync")
 
 
 def check_wrappers(env: EnvConfig) -> None:

@@ -18,7 +18,7 @@ def test_copies_pay_their_own_joint_actions_and_reset_after_the_last_round():
     make = parallel_env_factory("rlrun.envs.matrix_games:penalty_game", {"k": -10, "rounds": 2})
     env = ParallelVectorEnv(make, 3)
     assert env.agents == ["agent_0", "agent_1"]
-    obs = env.reset(seed=0)
+    obs, _ = env.reset(seed=0)
     assert obs["agent_0"].dtype == np.int64 and obs["agent_0"].shape == (3,)
     # copy 0: (a, a) = 10, copy 1: (a, c) = k, copy 2: (b, b) = 2
     joint = {"agent_0": np.array([0, 0, 1]), "agent_1": np.array([0, 2, 1])}
@@ -124,7 +124,7 @@ def test_simple_spread_runs_unmodified_from_mpe2():
     pytest.importorskip("mpe2")
     kwargs = {"N": 3, "max_cycles": 25, "continuous_actions": False}
     env = ParallelVectorEnv(parallel_env_factory("mpe2.simple_spread_v3", kwargs), 2)
-    obs = env.reset(seed=0)
+    obs, _ = env.reset(seed=0)
     assert env.agents == ["agent_0", "agent_1", "agent_2"]
     assert obs["agent_0"].shape == (2, 18) and obs["agent_0"].dtype == np.float32
     rng = np.random.default_rng(0)

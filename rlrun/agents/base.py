@@ -115,13 +115,15 @@ def _check_observations(group: str, name: str, registry: Any, kind: str, env_id:
 AGENT_STREAM, BONUS_STREAM = 1, 2
 
 
-def stream_seed(seed: int, stream: int) -> int:
-    """A seed for `stream` of run seed `seed`, independent of the envs' and the other streams'."""
-    return int(np.random.SeedSequence((seed, stream)).generate_state(1)[0])
+def stream_seed(seed: int, stream: int, *sub: int) -> int:
+    """A seed for `stream` of run seed `seed` (and its sub-stream `sub`, e.g. one agent of
+    several), independent of the envs' and the other streams'."""
+    return int(np.random.SeedSequence((seed, stream, *sub)).generate_state(1)[0])
 
 
-def make_agent(rc: RunConfig, spaces: Spaces, device: Any) -> Agent:
-    """Import the agent's class (only now: torch stays off the config-error path) and build it."""
+def make_agent(rc: RunConfig, spaces: Spaces, device: Any, seed: int | None = None) -> Agent:
+    """Import the agent's class (only now: torch stays off the config-error path) and build it,
+    seeded from the run's agent stream unless `seed` is given."""
     schema: type[AgentConfig] = AGENTS[rc.agent.name]
     extra = {"encoder": rc.encoder} if schema.uses_encoder else {}
     agent: Agent = load_impl(schema.impl)(
@@ -129,7 +131,7 @@ def make_agent(rc: RunConfig, spaces: Spaces, device: Any) -> Agent:
         rc.exploration,
         spaces,
         device=device,
-        seed=stream_seed(rc.seed, AGENT_STREAM),
+        seed=stream_seed(rc.seed, AGENT_STREAM) if seed is None else seed,
         **extra,
     )
     return agent

@@ -78,6 +78,8 @@ class AgentConfig(ComponentConfig):
     default_exploration: ClassVar[dict[str, Any]]
     runner: ClassVar[str]  # the loop that drives it (RUNNERS)
     uses_encoder: ClassVar[bool]  # whether `encoder=` means anything to it (networks do)
+    # multi-agent envs: one learner for all agents (their observations tagged with the agent)
+    share_parameters: bool = False
 
     def check(self, run: RunConfig) -> list[str]:
         """Constraints between this agent's values and the rest of the run's (rlrun.config.checks):
@@ -147,4 +149,5 @@ ENCODERS: Registry[EncoderConfig] = Registry("encoder")
 RUNNERS: dict[str, str] = {
     "online": "rlrun.runners.online:OnlineRunner",
     "testbed": "rlrun.runners.testbed:TestbedRunner",  # bandits: many problems in one batch
+    "multiagent": "rlrun.runners.multiagent:MultiAgentRunner",  # PettingZoo envs (env.api)
 }

@@ -14,12 +14,16 @@ from rlrun.config.registry import AgentConfig, BonusConfig, EncoderConfig, Explo
 
 SUCCESS_RULES = ("terminated", "positive_reward", "is_success")
 VECTORIZATIONS = ("sync", "async")
+APIS = ("gymnasium", "pettingzoo")
 
 
 @dataclass
 class EnvConfig:
     name: str = "custom"
     id: str = MISSING
+    # gymnasium: a registered id, one agent; pettingzoo: a parallel (or parallelizable AEC) env
+    # by import path, `module:function` or a module with `parallel_env`, one learner per agent
+    api: str = param("gymnasium", choices=APIS)
     kwargs: dict[str, Any] = field(default_factory=dict)
     num_envs: int = param(1, gt=0)
     max_episode_steps: int | None = param(None, gt=0)  # overrides the registered time limit
@@ -96,6 +100,12 @@ class RunConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     resume: str | None = None  # a run directory to continue from its latest checkpoint, or a .pt
+    # Multi-agent envs: per-agent overrides of the agent config, {agent_0: {learning_rate: 0.1}}
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def multiagent(self) -> bool:
+        return self.env.api == "pettingzoo"
 
     @property
     def eval_seed(self) -> int:

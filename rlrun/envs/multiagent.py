@@ -124,12 +124,13 @@ class ParallelVectorEnv:
         dtype = np.float32 if np.issubdtype(space.dtype, np.floating) else space.dtype
         return np.zeros((self.num_envs, *space.shape), dtype=dtype)
 
-    def reset(self, seed: int | None = None) -> dict[str, np.ndarray]:
-        """Every copy reset, copy i seeded with seed + i (as gymnasium seeds its vector envs)."""
+    def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Every copy reset, copy i seeded with seed + i (as gymnasium seeds its vector envs);
+        (observations, infos) as a gymnasium vector env returns them (no infos yet)."""
         obs = {a: z.copy() for a, z in self._zeros.items()}
         for i in range(self.num_envs):
             self._reset_copy(i, obs, None if seed is None else seed + i)
-        return obs
+        return obs, {}
 
     def _reset_copy(self, i: int, obs: dict[str, np.ndarray], seed: int | None) -> None:
         first, _ = self.envs[i].reset(seed=seed)

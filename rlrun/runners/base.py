@@ -54,6 +54,11 @@ class TrainResult:
         return asdict(self)
 
 
+def episode_shares(episodes: int, num_envs: int) -> np.ndarray:
+    """How many of `episodes` each of `num_envs` evaluation envs runs (as even as can be)."""
+    return np.array([(episodes + i) // num_envs for i in range(num_envs)])
+
+
 def evaluate(
     agent: Agent,
     env: gym.vector.VectorEnv,
@@ -68,7 +73,7 @@ def evaluate(
     faster-ending episodes are not over-represented.
     """
     n = env.num_envs
-    targets = np.array([(episodes + i) // n for i in range(n)])
+    targets = episode_shares(episodes, n)
     counts = np.zeros(n, dtype=int)
     returns: list[float] = []
     lengths: list[int] = []

@@ -68,7 +68,7 @@ class LoopState:
     """Where the loop is: everything a checkpoint needs besides the agent and the envs."""
 
     step: int = 0
-    obs: np.ndarray | None = None  # the vector env's current observation
+    obs: Any = None  # the vector env's current observations (an array, or one per agent)
     next_log: int = 0
     next_eval: int | None = 0
     next_checkpoint: int | None = None
@@ -148,15 +148,8 @@ class OnlineRunner:
         return self.state.result
 
     def train(self) -> TrainResult:
-        cfg, agent, env, logger, s = (
-            self.cfg,
-            self.agent,
-            self.env,
-            self.logger,
-            self.state,
-        )
-        num_envs = env.num_envs
-        replay_size = replay_nbytes(agent) if cfg.checkpoint.save_replay_buffer else 0
+        cfg, env, s = self.cfg, self.env, self.state
+        replay_size = self._replay_nbytes() if cfg.checkpoint.save_replay_buffer else 0
         if replay_size and self.checkpoints is not None:
             log.info(
                 "checkpoint.save_replay_buffer: each checkpoint holds the replay buffer, "
@@ -176,35 +169,7 @@ class OnlineRunner:
             s.obs, _ = env.reset(seed=cfg.seed)
         with interrupts(self._on_signal):
             while s.step < cfg.total_timesteps:
-                action = agent.act(s.obs, explore=True)
-                next_obs, reward, terminated, truncated, infos = env.step(action)
-                s.step += num_envs
-                t = Transition(
-                    s.obs, action, reward, true_next_obs(next_obs, infos), terminated, truncated
-                )
-                if self.bonus is not None:
-                    t = self._add_bonus(t)
-                agent.observe(t, s.step)
-                agent.update(s.step)
-                s.obs = next_obs
-                restart = agent.restart()
-                if restart is not None:  # episodes the agent gives up start afresh
-                    fresh, _ = env.reset(options={"reset_mask": restart})
-                    s.obs = s.obs.copy()  # the transition the agent saw keeps its own
-                    s.obs[restart] = fresh[restart]
-
-                done = finished(infos)
-                if done is not None:
-                    for i in np.flatnonzero(done.envs):
-                        ret = float(done.returns[i])
-                        logger.scalar("charts/episodic_return", ret, s.step)
-                        logger.scalar("charts/episodic_length", int(done.lengths[i]), s.step)
-                        s.recent_returns.append(ret)
-                    values = episode_metrics(cfg.env.episode_metrics, cfg.env.id, done)
-                    for key, value in values.items():
-                        for i in np.flatnonzero(done.envs):
-                            logger.scalar(f"charts/{key}", float(value[i]), s.step)
-                    s.result.episodes += int(done.envs.sum())
+                self._step()
 
                 if s.step >= s.next_log or s.step >= cfg.total_timesteps:
                     s.next_log += cfg.logger.log_every_steps
@@ -258,6 +223,37 @@ class OnlineRunner:
                 self._save(start)
         return r
 
+    def _step(self) -> None:
+        """One step of every env: act, learn, and log the episodes that ended."""
+        cfg, agent, env, logger, s = self.cfg, self.agent, self.env, self.logger, self.state
+        action = agent.act(s.obs, explore=True)
+        next_obs, reward, terminated, truncated, infos = env.step(action)
+        s.step += env.num_envs
+        t = Transition(s.obs, action, reward, true_next_obs(next_obs, infos), terminated, truncated)
+        if self.bonus is not None:
+            t = self._add_bonus(t)
+        agent.observe(t, s.step)
+        agent.update(s.step)
+        s.obs = next_obs
+        restart = agent.restart()
+        if restart is not None:  # episodes the agent gives up start afresh
+            fresh, _ = env.reset(options={"reset_mask": restart})
+            s.obs = s.obs.copy()  # the transition the agent saw keeps its own
+            s.obs[restart] = fresh[restart]
+
+        done = finished(infos)
+        if done is not None:
+            for i in np.flatnonzero(done.envs):
+                ret = float(done.returns[i])
+                logger.scalar("charts/episodic_return", ret, s.step)
+                logger.scalar("charts/episodic_length", int(done.lengths[i]), s.step)
+                s.recent_returns.append(ret)
+            values = episode_metrics(cfg.env.episode_metrics, cfg.env.id, done)
+            for key, value in values.items():
+                for i in np.flatnonzero(done.envs):
+                    logger.scalar(f"charts/{key}", float(value[i]), s.step)
+            s.result.episodes += int(done.envs.sum())
+
     def _add_bonus(self, t: Transition) -> Transition:
         """The transition with the bonus in its reward (the logged return stays the env's)."""
         assert self.bonus is not None
@@ -280,7 +276,7 @@ class OnlineRunner:
 
     def checkpoint(self, *, replay: bool) -> dict[str, Any]:
         """The whole training state as plain data (see rlrun.checkpoint)."""
-        agent_state, replay_state = capture_agent(self.agent, replay=replay)
+        agent_state, replay_state = self._capture_agent(replay)
         bad = first_non_finite(agent_state)
         if bad is not None:
             raise NonFiniteError(
@@ -302,8 +298,17 @@ class OnlineRunner:
             "rng": global_rng_state(),
         }
 
+    def _capture_agent(self, replay: bool) -> tuple[Any, Any]:
+        return capture_agent(self.agent, replay=replay)
+
+    def _restore_agent(self, tree: Any, replay: Any) -> None:
+        restore_agent(self.agent, tree, replay)
+
+    def _replay_nbytes(self) -> int:
+        return replay_nbytes(self.agent)
+
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
-        restore_agent(self.agent, ckpt["agent"], ckpt["replay"])
+        self._restore_agent(ckpt["agent"], ckpt["replay"])
         restore(self.state, ckpt["loop"])
         if self.bonus is not None:
             restore(self.bonus, ckpt["bonus"])
@@ -336,9 +341,8 @@ class OnlineRunner:
 
     def _log_charts(self, step: int, sps: float) -> None:
         self.logger.scalar("charts/SPS", sps, step)
-        exploration = self.agent.exploration_value()
-        if exploration is not None:
-            self.logger.scalar(f"charts/{exploration[0]}", exploration[1], step)
+        for tag, value in self._exploration_charts().items():
+            self.logger.scalar(tag, value, step)
         s = self.state
         if s.intrinsic_count:
             self.logger.scalar("charts/intrinsic_reward", s.intrinsic_sum / s.intrinsic_count, step)
@@ -350,14 +354,21 @@ class OnlineRunner:
                 )
             self.logger.scalar(tag, value, step)
 
-    def _evaluate(self, step: int, start: float) -> EvalResult:
-        ev = evaluate(
+    def _exploration_charts(self) -> dict[str, float]:
+        exploration = self.agent.exploration_value()
+        return {} if exploration is None else {f"charts/{exploration[0]}": exploration[1]}
+
+    def _run_evaluation(self) -> EvalResult:
+        return evaluate(
             self.agent,
             self.eval_env,
             self.cfg.eval.episodes,
             self.cfg.eval_seed,
             self.cfg.eval_env,
         )
+
+    def _evaluate(self, step: int, start: float) -> EvalResult:
+        ev = self._run_evaluation()
         for name in ("mean_return", "std_return", "mean_length", "success_rate"):
             value = getattr(ev, name)
             if value is not None:

@@ -45,6 +45,9 @@ FORMAT = "rlrun-checkpoint/1"
 # State that lives in C extensions (or in other processes: async vector envs) cannot be read from
 # Python attributes.
 OPAQUE_MODULES = ("Box2D", "mujoco", "pygame", "ale_py", "multiprocessing")
+# What an env draws with (PettingZoo's classic and MPE envs make a surface and a font up front):
+# not its state, so left out (the restored env keeps the ones it made).
+DRAWING_TOOLS = ("pygame.surface", "pygame.freetype")
 
 
 class CheckpointError(RlrunError):
@@ -119,6 +122,8 @@ def capture(obj: Any, skip: tuple[type, ...] = (), _seen: set[int] | None = None
             "__map__": [[capture(k, skip, seen), capture(v, skip, seen)] for k, v in obj.items()]
         }
     cls = type(obj)
+    if cls.__module__ in DRAWING_TOOLS:
+        return _SKIP
     if cls.__module__.split(".")[0] in OPAQUE_MODULES or not hasattr(obj, "__dict__"):
         raise NotCapturable(f"{cls.__module__}.{cls.__qualname__}")
     if id(obj) in seen:

@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from rlrun.agents.base import check_compatible, make_agent
+from rlrun.agents.team import make_team
 from rlrun.config.registry import AGENTS
 from rlrun.envs.spaces import space_kind
 from rlrun.envs.vector import make_vec_env
 from rlrun.errors import ConfigError
+from rlrun.runners.multiagent import make_parallel_vec_env
 from rlrun.transition import Spaces
 from rlrun.validate import validate
 
@@ -28,9 +30,12 @@ def test_conf_lists_every_registered_agent():
 def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
     """Each pair the agent's capability flags allow builds and acts; every other pair is refused
     in one line that names agents which do fit the env."""
-    if env_name in ("custom", "atari"):  # any id: none by default
+    if env_name in ("custom", "atari", "custom_marl"):  # any id: none by default
         with pytest.raises(ConfigError, match=r"env.id: has no value; set it: env.id=<value>"):
             validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
+        return
+    if compose_config(f"env={env_name}").env.api == "pettingzoo":
+        check_multiagent_pair(agent_name, env_name)
         return
     rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
     env = make_vec_env(rc.env, rc.env.num_envs)
@@ -68,6 +73,28 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
     action = agent.act(obs, explore=True)
     assert action.shape == (env.num_envs, *env.single_action_space.shape)
     assert all(env.single_action_space.contains(a) for a in action)
+
+
+def check_multiagent_pair(agent_name: str, env_name: str) -> None:
+    """A team of independent learners builds and acts, or the pair is refused in one line."""
+    cfg = compose_config(f"agent={agent_name}", f"env={env_name}")
+    if AGENTS[agent_name].runner == "testbed":
+        with pytest.raises(ConfigError, match=f"agent '{agent_name}' learns bandits"):
+            validate(cfg)
+        return
+    rc = validate(cfg)
+    env = make_parallel_vec_env(rc.env, 2)
+    try:
+        team = make_team(rc, env.observation_spaces, env.action_spaces, 2, torch.device("cpu"))
+    except ConfigError as err:
+        message = str(err)
+        assert "agents for this env: " in message or "restarts episodes" in message, message
+        return
+    obs, _ = env.reset(seed=0)
+    actions = team.act(obs, explore=True)
+    for a, space in env.action_spaces.items():
+        assert all(space.contains(x) for x in actions[a]), a
+    env.step(actions)
 
 
 def test_an_unsuitable_pair_names_the_agents_that_fit():

@@ -116,6 +116,13 @@ class MultiAgentRunner(OnlineRunner):
             s.recent_returns.append(team_return)
         s.result.episodes += int(j.ended.sum())
 
+    def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        # A checkpointed copy had been reset; a fresh one only constructed, and PettingZoo envs
+        # alias their lists differently then (mpe2's agent order is its first agent list): reset
+        # first, so the state restored in place has the structure it was saved with.
+        self.ma_env.reset(seed=self.cfg.seed)
+        super().load_checkpoint(ckpt)
+
     def _run_evaluation(self) -> EvalResult:
         return evaluate_team(
             self.team, self.ma_eval_env, self.cfg.eval.episodes, self.cfg.eval_seed

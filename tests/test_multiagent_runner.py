@@ -1,0 +1,166 @@
+"""The multi-agent runner end to end: teams of real learners on real PettingZoo envs through the
+real CLI, what TensorBoard shows per agent and for the team, and the one-line refusals."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rlrun.agents.team import SharedLearner, tagged_space
+from rlrun.transition import Transition
+from tests.conftest import TINY, run_cli, run_ok, train
+
+
+def test_independent_qlearners_coordinate_in_the_penalty_game(tmp_path):
+    """Two tabular Q-learners through `rlrun`: each agent's and the team's curves, epsilon per
+    agent, and a final evaluation that is the optimal payoff (10) for every agent."""
+    run_dir = tmp_path / "run"
+    scalars = run_ok("agent=qlearning", "env=penalty_game", *TINY, run_dir=run_dir)
+    for tag in (
+        "agent_0/charts/episodic_return",
+        "agent_1/charts/episodic_return",
+        "team/episodic_return",
+        "team/episodic_length",
+        "agent_0/charts/epsilon",
+        "agent_1/charts/epsilon",
+        "eval/mean_return",
+        "eval/agent_0/mean_return",
+    ):
+        assert tag in scalars, tag
+    assert len(scalars["team/episodic_return"]) == 3000  # one play an episode
+    assert {v for _, v in scalars["team/episodic_length"]} == {1.0}
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["objective"] == 10.0
+    assert summary["final_eval"]["metrics"] == {
+        "agent_0/mean_return": 10.0,
+        "agent_1/mean_return": 10.0,
+    }
+
+
+def test_rps_team_return_is_zero_and_players_are_apart(tmp_path):
+    """Zero-sum: the team's return is 0 in every episode, the players' returns opposite."""
+    scalars = run_ok("agent=qlearning", "env=rps", *TINY, run_dir=tmp_path / "run")
+    assert {v for _, v in scalars["team/episodic_return"]} == {0.0}
+    p0, p1 = ([v for _, v in scalars[f"player_{k}/charts/episodic_return"]] for k in range(2))
+    assert p0 == [-v for v in p1] and any(p0)
+
+
+def test_independent_learners_have_their_own_values_and_seeds(tmp_path):
+    trainer = train(
+        tmp_path,
+        "agent=dqn",
+        "env=simple_spread",
+        "+agents.agent_1.learning_rate=0.01",
+        "total_timesteps=200",
+        "agent.learning_starts=100",
+        "eval.episodes=1",
+        "eval.every_steps=null",
+    )
+    learners = trainer.team.learners
+    assert list(learners) == ["agent_0", "agent_1", "agent_2"]
+    rates = [learner.cfg.learning_rate for learner in learners.values()]
+    assert rates[1] == 0.01 and rates[0] == rates[2] != 0.01
+    first = [
+        next(learner.q_net.parameters()).flatten()[:5].tolist() for learner in learners.values()
+    ]
+    assert first[0] != first[1] != first[2]  # independently initialized
+
+
+def test_shared_learner_tags_observations_with_the_agent():
+    """One-hot ids appended to Box observations, Discrete ones offset into per-agent blocks;
+    the rows go agent-major and the actions come back split by agent."""
+    box = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    assert tagged_space(box, 3, "e").shape == (5,)
+    assert tagged_space(gym.spaces.Discrete(4), 2, "e") == gym.spaces.Discrete(8)
+
+    class Echo:  # a learner that acts its row's first feature and records what it saw
+        def act(self, obs, *, explore):
+            self.seen = obs
+            return (obs[:, 0] if obs.ndim == 2 else obs).astype(np.int64)
+
+        def observe(self, t, step):
+            self.t, self.step = t, step
+
+    agents = ["a", "b"]
+    echo = Echo()
+    team = SharedLearner(agents, echo, box)
+    obs = {"a": np.array([[1.0, 2.0]] * 2, np.float32), "b": np.array([[3.0, 4.0]] * 2, np.float32)}
+    actions = team.act(obs, explore=True)
+    np.testing.assert_array_equal(
+        echo.seen, [[1, 2, 1, 0], [1, 2, 1, 0], [3, 4, 0, 1], [3, 4, 0, 1]]
+    )
+    np.testing.assert_array_equal(actions["a"], [1, 1])
+    np.testing.assert_array_equal(actions["b"], [3, 3])
+    ts = {
+        a: Transition(
+            obs[a], actions[a], np.full(2, k), obs[a], np.array([k == 1] * 2), np.zeros(2)
+        )
+        for k, a in enumerate(agents)
+    }
+    team.observe(ts, step=10)
+    assert echo.step == 20  # agent-steps
+    np.testing.assert_array_equal(echo.t.reward, [0, 0, 1, 1])
+    np.testing.assert_array_equal(echo.t.terminated, [False, False, True, True])
+
+    discrete = SharedLearner(agents, echo, gym.spaces.Discrete(4))
+    discrete.act({"a": np.array([3]), "b": np.array([3])}, explore=False)
+    np.testing.assert_array_equal(echo.seen, [3, 7])
+
+
+def test_shared_ppo_on_simple_spread_runs_and_logs_one_network(tmp_path):
+    run_dir = tmp_path / "run"
+    scalars = run_ok(
+        "agent=ppo",
+        "env=simple_spread",
+        "agent.share_parameters=true",
+        "agent.n_steps=128",
+        *TINY,
+        run_dir=run_dir,
+    )
+    assert "losses/policy_loss" in scalars  # the one network's, not per agent
+    assert not any(tag.startswith("agent_0/losses") for tag in scalars)
+    assert [s for s, _ in scalars["eval/mean_return"]] == [1000, 2000, 3000]
+    episodes = scalars["team/episodic_length"]
+    assert len(episodes) == 3000 // 25 and {v for _, v in episodes} == {25.0}  # truncated at 25
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["agent=dqn", "env=cartpole", "agent.share_parameters=true"], "agent.share_parameters:"),
+        (["agent=dqn", "env=cartpole", "+agents.agent_0.learning_rate=0.1"], "agents:"),
+        (
+            ["agent=gradient_bandit", "env=penalty_game"],
+            "agent: agent 'gradient_bandit' learns bandits",
+        ),
+        (["agent=ars", "env=simple_spread"], "agent: agent 'ars' restarts episodes"),
+        (["agent=qlearning", "env=penalty_game", "video.every_steps=100"], "video.every_steps:"),
+        (
+            ["agent=qlearning", "env=penalty_game", "+agents.nobody.learning_rate=0.1"],
+            "agents.nobody:",
+        ),
+        (
+            ["agent=qlearning", "env=penalty_game", "+agents.agent_0.learning_rate=-1"],
+            "agents.agent_0.learning_rate",
+        ),
+        (
+            [
+                "agent=qlearning",
+                "env=penalty_game",
+                "agent.share_parameters=true",
+                "+agents.agent_0.learning_rate=0.1",
+            ],
+            "agents:",
+        ),
+        (["agent=dqn", "env=custom_marl", "env.id=pettingzoo.classic.tictactoe_v3"], "turn-based"),
+    ],
+)
+def test_bad_multiagent_configs_are_one_line_errors(tmp_path, args, message):
+    proc = run_cli(*args, *TINY, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert message in proc.stderr, proc.stderr

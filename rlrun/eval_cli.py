@@ -9,12 +9,16 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlrun.config.run import VIDEO_FORMATS, RunConfig
 from rlrun.errors import RlrunError
 from rlrun.validate import validate
+
+if TYPE_CHECKING:
+    from rlrun.runners.base import EvalResult
 
 USAGE = (
     "usage: rlrun-eval <run_dir> [checkpoint=best|last|<file>] [episodes=10] [seed=<int>] "
@@ -99,9 +103,14 @@ def evaluate_run(args: EvalArgs) -> dict:
     device = resolve_device(args.device)
     path = checkpoint_path(args.run_dir, args.checkpoint)
     ckpt = checkpoint.load(path, device)
+    seed = args.seed if args.seed is not None else rc.eval_seed
+    if rc.multiagent:
+        if args.video:
+            raise RlrunError("video=true: not yet for multi-agent runs; evaluate without it")
+        ev = evaluate_team_run(rc, ckpt, seed, args.episodes, device)
+        return {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
     _, agent = make_env_and_agent(rc, device)
     checkpoint.restore_agent(agent, ckpt["agent"], None)
-    seed = args.seed if args.seed is not None else rc.eval_seed
     eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, args.episodes))
     ev = evaluate(agent, eval_env, args.episodes, seed, rc.eval_env)
     out = {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
@@ -140,3 +149,20 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def evaluate_team_run(
+    rc: RunConfig, ckpt: dict, seed: int, episodes: int, device: Any
+) -> EvalResult:
+    """A multi-agent run's checkpointed learners, evaluated as its runner evaluates them."""
+    from rlrun import checkpoint
+    from rlrun.agents.team import make_team
+    from rlrun.runners.multiagent import evaluate_team, make_parallel_vec_env
+    from rlrun.runtime import seed_everything
+
+    seed_everything(rc.seed)
+    env = make_parallel_vec_env(rc.eval_env, min(rc.eval.num_envs, episodes))
+    team = make_team(rc, env.observation_spaces, env.action_spaces, rc.env.num_envs, device)
+    for name, learner in team.learners.items():
+        checkpoint.restore_agent(learner, ckpt["agent"][name], None)
+    return evaluate_team(team, env, episodes, seed)

@@ -43,8 +43,8 @@ BAD_INPUTS = [
     ("-m --cfg job", "Only one of --run, --multirun, --cfg"),
     # keys and values
     ("agent.lr=0.1", "agent.lr: unknown key; did you mean 'agent.learning_rate'?"),
-    ("foo=3", "foo: unknown key; valid keys: agent, bonus, checkpoint"),
-    ("+foo=3", "foo: unknown key; valid keys: agent, bonus, checkpoint"),
+    ("foo=3", "foo: unknown key; valid keys: agent, agents, bonus, checkpoint"),
+    ("+foo=3", "foo: unknown key; valid keys: agent, agents, bonus, checkpoint"),
     ("bonus.beta=0.1", "bonus.beta: no bonus is chosen; choose one first: bonus=count"),
     ("env.kwargs.nosuch=1", "env.kwargs.nosuch: not an argument this env config sets; pass it"),
     ("agent.gamma=1.5", "agent.gamma: must be <= 1, got 1.5"),

@@ -15,8 +15,9 @@ from tests.conftest import TINY, run_cli, run_ok, train
 
 
 def test_independent_qlearners_coordinate_in_the_penalty_game(tmp_path):
-    """Two tabular Q-learners through `rlrun`: each agent's and the team's curves, epsilon per
-    agent, and a final evaluation that is the optimal payoff (10) for every agent."""
+    """Two tabular Q-learners through `rlrun` (the preset's Boltzmann exploration): each agent's
+    and the team's curves, the temperature per agent, and a final evaluation that is the
+    optimal payoff (10) for every agent."""
     run_dir = tmp_path / "run"
     scalars = run_ok("agent=qlearning", "env=penalty_game", *TINY, run_dir=run_dir)
     for tag in (
@@ -24,8 +25,8 @@ def test_independent_qlearners_coordinate_in_the_penalty_game(tmp_path):
         "agent_1/charts/episodic_return",
         "team/episodic_return",
         "team/episodic_length",
-        "agent_0/charts/epsilon",
-        "agent_1/charts/epsilon",
+        "agent_0/charts/temperature",
+        "agent_1/charts/temperature",
         "eval/mean_return",
         "eval/agent_0/mean_return",
     ):
@@ -164,3 +165,23 @@ def test_bad_multiagent_configs_are_one_line_errors(tmp_path, args, message):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().count("\n") == 0, proc.stderr
     assert message in proc.stderr, proc.stderr
+
+
+def test_rps_exploitability_is_pinned_by_hand_values():
+    """The benchmark's measure: 0 for the uniform policy (the Nash equilibrium), 0.5 averaged
+    over the players when one always plays rock (its best responder wins every play), and
+    the best responder steers a reactive policy into the state it can exploit."""
+    from benchmarks.rps_selfplay import exploitability, payoff_matrix
+
+    u = payoff_matrix()
+    np.testing.assert_array_equal(u, [[0, -1, 1], [1, 0, -1], [-1, 1, 0]])  # read from the env
+    uniform = np.full((4, 3), 1 / 3)
+    rock = np.tile([1.0, 0.0, 0.0], (4, 1))
+    assert exploitability({"player_0": uniform, "player_1": uniform}, u, 15) == 0.0
+    assert exploitability({"player_0": rock, "player_1": uniform}, u, 15) == pytest.approx(0.5)
+    # player_0 plays rock only after player_1 played paper (observation 1), else uniformly: the
+    # best responder's first play earns 0, then paper every time (wins): (0 + 14) / 15 per play
+    reactive = uniform.copy()
+    reactive[1] = [1.0, 0.0, 0.0]
+    gain = exploitability({"player_0": reactive, "player_1": uniform}, u, 15)
+    assert gain == pytest.approx((14 / 15) / 2)

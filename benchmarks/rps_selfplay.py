@@ -113,9 +113,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--steps", type=int, default=100_000)
     p.add_argument("--every", type=int, default=100)
-    p.add_argument(
-        "--rounds", type=int, default=1, help="plays an episode (env.kwargs.max_cycles)"
-    )
+    p.add_argument("--rounds", type=int, default=1, help="plays an episode (env.kwargs.max_cycles)")
     p.add_argument("overrides", nargs="*", help="rlrun overrides, e.g. agent.learning_rate=0.05")
     args = p.parse_args()
     print("| seed | average policy's exploitability | greedy snapshots' (mean) |")

@@ -22,7 +22,7 @@ from rlrun.agents.base import Agent
 from rlrun.checkpoint import Checkpoints
 from rlrun.config.run import EnvConfig, RunConfig
 from rlrun.envs.vector import episode_metrics, finished, is_success
-from rlrun.errors import requeue_handler
+from rlrun.errors import ConfigError, requeue_handler
 from rlrun.logger import TensorBoardLogger
 from rlrun.video import VideoRecorder
 
@@ -52,6 +52,20 @@ class TrainResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_eval_spaces(train: tuple[Any, Any], evaluation: tuple[Any, Any]) -> None:
+    """Refuse `eval.env_kwargs` that change the (observation, action) spaces (an agent's, or
+    each agent's of a multi-agent env)."""
+    for what, train_space, eval_space in zip(
+        ("observation", "action"), train, evaluation, strict=True
+    ):
+        if train_space != eval_space:
+            raise ConfigError(
+                "eval.env_kwargs",
+                f"the evaluation env's {what}s are {eval_space}, training's {train_space}: "
+                "it may change the data evaluated on, not the spaces",
+            )
 
 
 def episode_shares(episodes: int, num_envs: int) -> np.ndarray:

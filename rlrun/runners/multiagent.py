@@ -16,8 +16,7 @@ from rlrun.agents.team import Team, make_team
 from rlrun.checkpoint import capture_agent, replay_nbytes, restore_agent
 from rlrun.config.run import EnvConfig, RunConfig
 from rlrun.envs.multiagent import ParallelVectorEnv, parallel_env_factory
-from rlrun.errors import ConfigError
-from rlrun.runners.base import EvalResult, Services, episode_shares
+from rlrun.runners.base import EvalResult, Services, check_eval_spaces, episode_shares
 from rlrun.runners.online import OnlineRunner
 from rlrun.runtime import seed_everything
 from rlrun.transition import Transition
@@ -75,14 +74,10 @@ class MultiAgentRunner(OnlineRunner):
         seed_everything(rc.seed)
         env = make_parallel_vec_env(rc.env, rc.env.num_envs)
         eval_env = make_parallel_vec_env(rc.eval_env, min(rc.eval.num_envs, rc.eval.episodes))
-        for what in ("observation", "action"):
-            train_spaces, eval_spaces = (getattr(e, f"{what}_spaces") for e in (env, eval_env))
-            if train_spaces != eval_spaces:
-                raise ConfigError(
-                    "eval.env_kwargs",
-                    f"the evaluation env's {what}s are {eval_spaces}, training's {train_spaces}: "
-                    "it may change the data evaluated on, not the spaces",
-                )
+        check_eval_spaces(
+            (env.observation_spaces, env.action_spaces),
+            (eval_env.observation_spaces, eval_env.action_spaces),
+        )
         team = make_team(rc, env.observation_spaces, env.action_spaces, env.num_envs, device)
         return cls(rc, team, env, eval_env, services)
 

@@ -42,9 +42,16 @@ from rlrun.envs.vector import (
     make_vec_env,
     true_next_obs,
 )
-from rlrun.errors import ConfigError, Interrupted, NonFiniteError
+from rlrun.errors import Interrupted, NonFiniteError
 from rlrun.exploration.bonus import RewardBonus, make_bonus
-from rlrun.runners.base import EvalResult, Services, TrainResult, evaluate, interrupts
+from rlrun.runners.base import (
+    EvalResult,
+    Services,
+    TrainResult,
+    check_eval_spaces,
+    evaluate,
+    interrupts,
+)
 from rlrun.runtime import seed_everything
 from rlrun.transition import Spaces, Transition
 
@@ -107,14 +114,10 @@ class OnlineRunner:
     def build(cls, rc: RunConfig, device: Any, services: Services) -> OnlineRunner:
         env, agent = make_env_and_agent(rc, device)
         eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, rc.eval.episodes))
-        for what in ("observation", "action"):
-            train_space, eval_space = (getattr(e, f"single_{what}_space") for e in (env, eval_env))
-            if train_space != eval_space:
-                raise ConfigError(
-                    "eval.env_kwargs",
-                    f"the evaluation env's {what}s are {eval_space}, training's {train_space}: "
-                    "it may change the data evaluated on, not the spaces",
-                )
+        check_eval_spaces(
+            (env.single_observation_space, env.single_action_space),
+            (eval_env.single_observation_space, eval_env.single_action_space),
+        )
         bonus = (
             None
             if rc.bonus is None

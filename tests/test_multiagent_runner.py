@@ -3,6 +3,7 @@ real CLI, what TensorBoard shows per agent and for the team, and the one-line re
 
 from __future__ import annotations
 
+import csv
 import json
 
 import gymnasium as gym
@@ -185,3 +186,28 @@ def test_rps_exploitability_is_pinned_by_hand_values():
     reactive[1] = [1.0, 0.0, 0.0]
     gain = exploitability({"player_0": reactive, "player_1": uniform}, u, 15)
     assert gain == pytest.approx((14 / 15) / 2)
+
+
+def test_a_multiagent_sweep_reports_the_team_return(tmp_path):
+    """`rlrun -m` over seeds: every job's summary holds the team's evaluation return, and the
+    sweep report lists them."""
+    sweep_dir = tmp_path / "sweep"
+    proc = run_cli(
+        "-m",
+        "agent=qlearning",
+        "env=penalty_game",
+        "seed=0,1",
+        *TINY,
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summaries = [json.loads(p.read_text()) for p in sorted(sweep_dir.glob("*/summary.json"))]
+    assert [s["objective"] for s in summaries] == [10.0, 10.0]
+    (row,) = csv.DictReader((sweep_dir / "report.csv").open())  # one config, its two seeds
+    assert (row["seeds"], row["failed"], row["mean_return"], row["iqm_return"]) == (
+        "2",
+        "0",
+        "10.0",
+        "10.0",
+    )

@@ -1,6 +1,6 @@
 """Rock-paper-scissors self-play: the exploitability of two independent Q-learners' average policy.
 
-    python benchmarks/rps_selfplay.py --seeds 3 --steps 100000 [--rounds 15] [overrides...]
+    python benchmarks/rps_selfplay.py --seeds 3 --steps 300000 [--rounds 15] [overrides...]
 
 `rlrun agent=qlearning env=rps` (PettingZoo's rps_v2) trains one tabular Q-learner per player,
 with rlrun's defaults (learning rate 0.1, epsilon 1 -> 0.05 over the first 10% of the steps).
@@ -111,8 +111,8 @@ def train(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=100_000)
-    p.add_argument("--every", type=int, default=100)
+    p.add_argument("--steps", type=int, default=300_000)
+    p.add_argument("--every", type=int, default=300)
     p.add_argument("--rounds", type=int, default=1, help="plays an episode (env.kwargs.max_cycles)")
     p.add_argument("overrides", nargs="*", help="rlrun overrides, e.g. agent.learning_rate=0.05")
     args = p.parse_args()

@@ -4,6 +4,7 @@ every problem one line naming the full key. Torch-free: it runs on the error pat
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 from typing import Any
 
@@ -152,6 +153,8 @@ def check_multiagent(run: RunConfig) -> None:
         if run.agents:
             raise ConfigError("agents", f"per-agent values are only for multi-agent envs {example}")
         return
+    if importlib.util.find_spec("pettingzoo") is None:
+        raise ConfigError("env.api", 'multi-agent envs need PettingZoo: pip install -e ".[marl]"')
     if AGENTS[run.agent.name].runner != "online":
         raise ConfigError(
             "agent",

@@ -211,3 +211,21 @@ def test_a_multiagent_sweep_reports_the_team_return(tmp_path):
         "10.0",
         "10.0",
     )
+
+
+def test_a_multiagent_env_without_pettingzoo_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from rlrun.errors import ConfigError
+    from rlrun.validate import validate
+    from tests.conftest import compose_config
+
+    cfg = compose_config("agent=qlearning", "env=penalty_game")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pettingzoo" else real(name, *a),
+    )
+    with pytest.raises(ConfigError, match=r'env.api: .*pip install -e "\.\[marl\]"'):
+        validate(cfg)

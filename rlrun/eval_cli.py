@@ -139,18 +139,6 @@ def print_table(out: dict) -> None:
     print("\n".join(f"  {k:<{width}}  {v}" for k, v in rows))
 
 
-def main(argv: list[str] | None = None) -> None:
-    try:
-        print_table(evaluate_run(parse_args(sys.argv[1:] if argv is None else argv)))
-    except RlrunError as e:
-        print(f"rlrun-eval: error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
-
-
 def evaluate_team_run(
     rc: RunConfig, ckpt: dict, seed: int, episodes: int, device: Any
 ) -> EvalResult:
@@ -166,3 +154,15 @@ def evaluate_team_run(
     for name, learner in team.learners.items():
         checkpoint.restore_agent(learner, ckpt["agent"][name], None)
     return evaluate_team(team, env, episodes, seed)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        print_table(evaluate_run(parse_args(sys.argv[1:] if argv is None else argv)))
+    except RlrunError as e:
+        print(f"rlrun-eval: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -41,7 +41,8 @@ def evaluate_team(team: Team, env: ParallelVectorEnv, episodes: int, seed: int) 
             returns.append(j.returns[i])
             lengths.append(int(j.lengths[i]))
             counts[i] += 1
-    per_agent, team_returns = np.array(returns), np.array(returns).mean(axis=1)
+    per_agent = np.array(returns)
+    team_returns = per_agent.mean(axis=1)
     return EvalResult(
         mean_return=float(team_returns.mean()),
         std_return=float(team_returns.std()),

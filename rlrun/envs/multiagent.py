@@ -70,7 +70,7 @@ def parallel_env_factory(env_id: str, kwargs: dict[str, Any]) -> Callable[[], Pa
     def make() -> ParallelEnv:
         try:
             env = fn(**kwargs)
-        except TypeError as e:
+        except (TypeError, ValueError) as e:
             raise ConfigError("env.kwargs", f"{env_id} rejected {kwargs}: {e}") from None
         return as_parallel(env, env_id)
 

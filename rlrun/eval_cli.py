@@ -18,6 +18,8 @@ from rlrun.errors import RlrunError
 from rlrun.validate import validate
 
 if TYPE_CHECKING:
+    from rlrun.agents.base import Agent
+    from rlrun.agents.team import Team
     from rlrun.runners.base import EvalResult
 
 USAGE = (
@@ -104,15 +106,14 @@ def evaluate_run(args: EvalArgs) -> dict:
     path = checkpoint_path(args.run_dir, args.checkpoint)
     ckpt = checkpoint.load(path, device)
     seed = args.seed if args.seed is not None else rc.eval_seed
+    agent: Agent | Team
     if rc.multiagent:
-        if args.video:
-            raise RlrunError("video=true: not yet for multi-agent runs; evaluate without it")
-        ev = evaluate_team_run(rc, ckpt, seed, args.episodes, device)
-        return {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
-    _, agent = make_env_and_agent(rc, device)
-    checkpoint.restore_agent(agent, ckpt["agent"], None)
-    eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, args.episodes))
-    ev = evaluate(agent, eval_env, args.episodes, seed, rc.eval_env)
+        agent, ev = evaluate_team_run(rc, ckpt, seed, args.episodes, device)
+    else:
+        _, agent = make_env_and_agent(rc, device)
+        checkpoint.restore_agent(agent, ckpt["agent"], None)
+        eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, args.episodes))
+        ev = evaluate(agent, eval_env, args.episodes, seed, rc.eval_env)
     out = {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
     if args.video:
         frames, ret = record_episode(agent, rc.eval_env, seed, rc.video.max_frames)
@@ -141,7 +142,7 @@ def print_table(out: dict) -> None:
 
 def evaluate_team_run(
     rc: RunConfig, ckpt: dict, seed: int, episodes: int, device: Any
-) -> EvalResult:
+) -> tuple[Team, EvalResult]:
     """A multi-agent run's checkpointed learners, evaluated as its runner evaluates them."""
     from rlrun import checkpoint
     from rlrun.agents.team import make_team
@@ -153,7 +154,7 @@ def evaluate_team_run(
     team = make_team(rc, env.observation_spaces, env.action_spaces, rc.env.num_envs, device)
     for name, learner in team.learners.items():
         checkpoint.restore_agent(learner, ckpt["agent"][name], None)
-    return evaluate_team(team, env, episodes, seed)
+    return team, evaluate_team(team, env, episodes, seed)
 
 
 def main(argv: list[str] | None = None) -> None:

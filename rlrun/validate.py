@@ -172,7 +172,6 @@ def check_multiagent(run: RunConfig) -> None:
         "env.max_episode_steps": run.env.max_episode_steps,
         "env.success": run.env.success,
         "env.episode_metrics": run.env.episode_metrics,
-        "video.every_steps": run.video.every_steps,
         "bonus": run.bonus,
     }
     for key, value in unsupported.items():

@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
 from rlrun.agents.base import Agent
+from rlrun.agents.team import Team
 from rlrun.config.run import EnvConfig, VideoConfig
 from rlrun.envs.vector import make_kwargs, wrap_env
 from rlrun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rlrun.envs.multiagent import ParallelVectorEnv
 
 # pygame renders off-screen on machines without a display
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -44,13 +48,36 @@ def render_env(env_cfg: EnvConfig, seed: int) -> tuple[gym.Env, Any, np.ndarray]
     return env, obs, frame
 
 
+def render_parallel_env(env_cfg: EnvConfig, seed: int) -> tuple[ParallelVectorEnv, Any, np.ndarray]:
+    """One copy of a PettingZoo env made to render RGB frames, reset, without autoreset:
+    (env, first observations, first frame)."""
+    from rlrun.envs.multiagent import ParallelVectorEnv, parallel_env_factory
+
+    try:
+        make = parallel_env_factory(env_cfg.id, {**env_cfg.kwargs, "render_mode": "rgb_array"})
+    except ConfigError as e:
+        raise ConfigError("video", f"{env_cfg.id} cannot render RGB frames ({e})") from None
+    env = ParallelVectorEnv(make, 1, autoreset=False)
+    obs, _ = env.reset(seed=seed)
+    frame = env.envs[0].render()
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3:
+        env.close()
+        raise ConfigError("video", f"{env_cfg.id} renders no RGB frames in rgb_array mode")
+    return env, obs, frame
+
+
 def record_episode(
-    agent: Agent, env_cfg: EnvConfig, seed: int, max_frames: int
+    agent: Agent | Team, env_cfg: EnvConfig, seed: int, max_frames: int
 ) -> tuple[list[np.ndarray], float]:
     """The frames of one deterministic episode (at most `max_frames`) and its return (the env's
     own reward, as the episode statistics record it beneath any `env.wrappers`). The episode is
     the statistics' one: a whole Atari game, where the learner's episodes end at each lost life
-    (EpisodicLife) and the game goes on after a reset."""
+    (EpisodicLife) and the game goes on after a reset. For a multi-agent env, the team's
+    episode and its team return (the mean of the agents')."""
+    if env_cfg.api == "pettingzoo":
+        assert isinstance(agent, Team)
+        return record_team_episode(agent, env_cfg, seed, max_frames)
+    assert not isinstance(agent, Team)
     env, obs, frame = render_env(env_cfg, seed)
     try:
         frames = [frame]
@@ -65,6 +92,24 @@ def record_episode(
                 obs, _ = env.reset()
         if total is None:  # cut at max_frames
             total = float(env.get_wrapper_attr("episode_returns"))
+    finally:
+        env.close()
+    return [np.asarray(f, dtype=np.uint8) for f in frames], total
+
+
+def record_team_episode(
+    team: Team, env_cfg: EnvConfig, seed: int, max_frames: int
+) -> tuple[list[np.ndarray], float]:
+    env, obs, frame = render_parallel_env(env_cfg, seed)
+    try:
+        frames, returns = [frame], np.zeros(len(env.agents))
+        while len(frames) < max_frames:
+            j = env.step(team.act(obs, explore=False))
+            obs, returns = j.obs, j.returns[0]  # the episode's so far, each agent's
+            frames.append(np.asarray(env.envs[0].render()))
+            if j.ended[0]:
+                break
+        total = float(returns.mean())
     finally:
         env.close()
     return [np.asarray(f, dtype=np.uint8) for f in frames], total
@@ -112,9 +157,11 @@ class VideoRecorder:
         self.cfg, self.env_cfg, self.seed = cfg, env_cfg, seed
         self.dir = run_dir / "videos"
         self.logger = logger
-        render_env(env_cfg, seed)[0].close()  # an env that cannot render fails before training
+        # an env that cannot render fails before training
+        render = render_parallel_env if env_cfg.api == "pettingzoo" else render_env
+        render(env_cfg, seed)[0].close()
 
-    def record(self, agent: Agent, step: int) -> Path:
+    def record(self, agent: Agent | Team, step: int) -> Path:
         frames, _ = record_episode(agent, self.env_cfg, self.seed, self.cfg.max_frames)
         path = write_video(self.dir / f"step_{step}.{self.cfg.format}", frames, self.cfg.fps)
         self.logger.gif("videos/eval", gif_bytes(frames, self.cfg.fps), step)

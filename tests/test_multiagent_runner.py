@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -140,7 +143,10 @@ def test_shared_ppo_on_simple_spread_runs_and_logs_one_network(tmp_path):
             "agent: agent 'gradient_bandit' learns bandits",
         ),
         (["agent=ars", "env=simple_spread"], "agent: agent 'ars' restarts episodes"),
-        (["agent=qlearning", "env=penalty_game", "video.every_steps=100"], "video.every_steps:"),
+        (
+            ["agent=qlearning", "env=penalty_game", "video.every_steps=100"],
+            "video: rlrun.envs.matrix_games:penalty_game cannot render RGB frames",
+        ),
         (
             ["agent=qlearning", "env=penalty_game", "+agents.nobody.learning_rate=0.1"],
             "agents.nobody:",
@@ -229,3 +235,40 @@ def test_a_multiagent_env_without_pettingzoo_says_what_to_install(monkeypatch):
     )
     with pytest.raises(ConfigError, match=r'env.api: .*pip install -e "\.\[marl\]"'):
         validate(cfg)
+
+
+def test_multiagent_videos_during_training_and_from_rlrun_eval(tmp_path):
+    """The team's deterministic episode as a GIF every `video.every_steps` (and in TensorBoard's
+    Images tab), and from `rlrun-eval video=true`: frames of the whole grid, one per step from
+    the first observation to the episode's end."""
+    import imageio.v3 as iio
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlrun.envs.grid_hunt import CELL
+
+    run_dir = tmp_path / "run"
+    run_ok(
+        "agent=dqn",
+        "env=grid_hunt",
+        "total_timesteps=1000",
+        "agent.learning_starts=200",
+        "eval.every_steps=500",
+        "eval.episodes=2",
+        "video.every_steps=500",
+        run_dir=run_dir,
+    )
+    frames = iio.imread(run_dir / "videos" / "step_1000.gif")
+    assert frames.shape[1:] == (7 * CELL, 7 * CELL, 3) and 2 <= len(frames) <= 51
+    acc = EventAccumulator(str(run_dir), size_guidance={"images": 0})
+    acc.Reload()
+    assert [im.step for im in acc.Images("videos/eval")] == [500, 1000]
+
+    exe = Path(sys.executable).with_name("rlrun-eval")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun.eval_cli"]
+    out = subprocess.run(
+        [*cmd, str(run_dir), "episodes=2", "video=true"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "hunter_0/mean_return" in out.stdout and "(return " in out.stdout
+    (video,) = (run_dir / "videos").glob("eval_best_*.gif")
+    assert iio.imread(video).shape[1:] == (7 * CELL, 7 * CELL, 3)

@@ -103,8 +103,11 @@ class JointStep(NamedTuple):
 class ParallelVectorEnv:
     """`num_envs` copies of a PettingZoo parallel env, stepped in this process."""
 
-    def __init__(self, make: Callable[[], ParallelEnv], num_envs: int) -> None:
+    def __init__(
+        self, make: Callable[[], ParallelEnv], num_envs: int, *, autoreset: bool = True
+    ) -> None:
         self.envs = [make() for _ in range(num_envs)]
+        self.autoreset = autoreset  # False: an ended copy stays as it ended (to render it)
         self.num_envs = num_envs
         first = self.envs[0]
         self.agents: list[str] = list(first.possible_agents)
@@ -165,7 +168,7 @@ class ParallelVectorEnv:
             ended[i] = not env.agents
         next_obs = {a: v.copy() for a, v in obs.items()} if ended.any() else obs
         returns, lengths = self._returns.copy(), self._lengths.copy()
-        for j in np.flatnonzero(ended):
+        for j in np.flatnonzero(ended if self.autoreset else []):
             self._reset_copy(int(j), obs, None)
         return JointStep(obs, next_obs, reward, terminated, truncated, ended, returns, lengths)
 

@@ -15,7 +15,7 @@ import pytest
 
 from rlrun.agents.team import SharedLearner, tagged_space
 from rlrun.transition import Transition
-from tests.conftest import TINY, run_cli, run_ok, train
+from tests.conftest import TINY, read_scalars, run_cli, run_ok, train
 
 
 def test_independent_qlearners_coordinate_in_the_penalty_game(tmp_path):
@@ -272,3 +272,40 @@ def test_multiagent_videos_during_training_and_from_rlrun_eval(tmp_path):
     assert "hunter_0/mean_return" in out.stdout and "(return " in out.stdout
     (video,) = (run_dir / "videos").glob("eval_best_*.gif")
     assert iio.imread(video).shape[1:] == (7 * CELL, 7 * CELL, 3)
+
+
+def test_an_optuna_search_over_a_team_scores_the_team_evaluation(tmp_path):
+    """`hparams_search` on a multi-agent env: each trial's objective is the mean of its run's
+    last team evaluations (the mean over agents), as for one agent."""
+    optuna = pytest.importorskip("optuna")
+    sweep = tmp_path / "search"
+    proc = run_cli(
+        "-m",
+        "agent=qlearning",
+        "env=penalty_game",
+        "hparams_search=qlearning",
+        "total_timesteps=1000",
+        "eval.every_steps=250",
+        "eval.episodes=2",
+        "eval.num_envs=1",
+        "logger.progress=false",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.seeds=1",
+        "hydra.sweeper.smoothing=2",
+        "hydra.sweeper.n_startup_trials=2",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(sweep / "optuna.journal"))
+    )
+    trials = optuna.load_study(study_name="qlearning_penalty_game", storage=storage).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    for t in trials:
+        (run_dir,) = t.user_attrs["run_dirs"]
+        summary = json.loads((Path(run_dir) / "summary.json").read_text())
+        last = summary["evaluations"][-2:]
+        assert t.value == pytest.approx(sum(e[2] for e in last) / 2)
+        assert "eval/agent_0/mean_return" in read_scalars(Path(run_dir))
+    assert (sweep / "best.yaml").exists() and (sweep / "report.md").exists()

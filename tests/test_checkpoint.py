@@ -458,6 +458,45 @@ def test_a_killed_run_resumes_to_the_end(tmp_path, signum, code):
     assert any("resume=" in a for a in provenance["runs"][1]["overrides"])
 
 
+def test_a_two_agent_dqn_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
+    """Two hunters' DQN learners with their replay buffers saved: SIGKILL after a checkpoint,
+    resume, and the run ends with the weights, buffers, evaluations and team curve of a run
+    that was never stopped."""
+    pytest.importorskip("pettingzoo", reason="the marl extra: pip install -e '.[marl]'")
+    args = [
+        "agent=dqn",
+        "env=grid_hunt",
+        "total_timesteps=4000",
+        "agent.learning_starts=500",
+        "agent.buffer_size=5000",
+        "agent.net_arch=[32,32]",
+        "checkpoint.every_steps=500",
+        "checkpoint.save_replay_buffer=true",
+        "eval.every_steps=1000",
+        *QUICK_EVAL,
+    ]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert run_cli(*args, f"hydra.run.dir={straight}", cwd=tmp_path).returncode == 0
+    proc = start_rlrun(killed, *args)
+    wait_for(killed / "checkpoints" / "step_1000.pt", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=120)
+    assert proc.returncode == -9
+    assert checkpoint.load(killed / "checkpoints" / "last.pt")["step"] < 4000
+    proc = run_cli(f"resume={killed}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+    want, got = (checkpoint.load(d / "checkpoints" / "last.pt") for d in (straight, killed))
+    assert list(got["agent"]) == ["hunter_0", "hunter_1"]
+    assert_same_tree(got["agent"], want["agent"])
+    assert_same_tree(got["replay"], want["replay"])
+    summaries = [json.loads((d / "summary.json").read_text()) for d in (straight, killed)]
+    want_evals, got_evals = ([(s, r) for s, _, r in x["evaluations"]] for x in summaries)
+    assert got_evals == want_evals and len(want_evals) == 4
+    want_tb, got_tb = read_scalars(straight), read_scalars(killed)
+    assert got_tb["team/episodic_return"] == want_tb["team/episodic_return"]
+
+
 def quick_run(run_dir: Path) -> None:
     proc = run_cli(
         "agent=qlearning",

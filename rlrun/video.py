@@ -79,6 +79,8 @@ def record_episode(
         return record_team_episode(agent, env_cfg, seed, max_frames)
     assert not isinstance(agent, Team)
     env, obs, frame = render_env(env_cfg, seed)
+    one = np.ones(1, dtype=bool)
+    agent.end_episodes(one)
     try:
         frames = [frame]
         total = None
@@ -90,6 +92,7 @@ def record_episode(
                 total = float(info["episode"]["r"])
             elif terminated or truncated:
                 obs, _ = env.reset()
+                agent.end_episodes(one)
         if total is None:  # cut at max_frames
             total = float(env.get_wrapper_attr("episode_returns"))
     finally:
@@ -101,6 +104,7 @@ def record_team_episode(
     team: Team, env_cfg: EnvConfig, seed: int, max_frames: int
 ) -> tuple[list[np.ndarray], float]:
     env, obs, frame = render_parallel_env(env_cfg, seed)
+    team.end_episodes(np.ones(1, dtype=bool))
     try:
         frames, returns = [frame], np.zeros(len(env.agents))
         while len(frames) < max_frames:

@@ -32,6 +32,11 @@ class Agent:
     def update(self, step: int) -> None:
         """Train if an update is due at global env step `step` (the agent keeps its own clock)."""
 
+    def end_episodes(self, ended: np.ndarray) -> None:
+        """Deterministic play (`act(..., explore=False)`): the envs whose episodes just ended, or
+        all of them before the first step; an agent that remembers within an episode (the
+        option it runs) forgets there. Training episodes end in `observe`."""
+
     def restart(self) -> np.ndarray | None:
         """A mask of the vector envs whose running episodes the agent gives up: the runner resets
         them before the next step (ARS: envs running its policy while candidates wait). None:

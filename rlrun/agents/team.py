@@ -41,6 +41,12 @@ class Team:
     def update(self, step: int) -> None:
         raise NotImplementedError
 
+    def end_episodes(self, ended: np.ndarray) -> None:
+        """`Agent.end_episodes` for every learner (a shared one's rows are agent-major)."""
+        rows = np.tile(ended, len(self.agents)) if SHARED in self.learners else ended
+        for learner in self.learners.values():
+            learner.end_episodes(rows)
+
     def pop_metrics(self) -> dict[str, float]:
         """Each learner's metrics, tagged `<agent>/...` (a shared learner's as they are)."""
         return {

@@ -35,6 +35,10 @@ MAZE_TIME_LIMIT = 10_000
 gym.register(
     "rlrun/Navigation-v0", entry_point="rlrun.envs.navigation:Navigation", max_episode_steps=200
 )
+# Sutton, Precup & Singh's four rooms (four_rooms.py): 1000 steps, the option-critic code's cap.
+gym.register(
+    "rlrun/FourRooms-v0", entry_point="rlrun.envs.four_rooms:FourRooms", max_episode_steps=1000
+)
 for _name in ("DynaMaze", "BlockingMaze", "ShortcutMaze"):
     gym.register(
         f"rlrun/{_name}-v0",

@@ -94,11 +94,13 @@ def evaluate(
     successes: list[bool] = []
     metrics: dict[str, list[float]] = {key: [] for key in env_cfg.episode_metrics}
     obs, _ = env.reset(seed=seed)
+    agent.end_episodes(np.ones(n, dtype=bool))
     while (counts < targets).any():
         obs, reward, terminated, _truncated, infos = env.step(agent.act(obs, explore=False))
         done = finished(infos)
         if done is None:
             continue
+        agent.end_episodes(done.envs)
         success = is_success(env_cfg.success, reward, terminated, done)
         values = episode_metrics(env_cfg.episode_metrics, env_cfg.id, done)
         for i in np.flatnonzero(done.envs & (counts < targets)):

@@ -34,9 +34,12 @@ def evaluate_team(team: Team, env: ParallelVectorEnv, episodes: int, seed: int) 
     returns: list[np.ndarray] = []  # per episode: each agent's return
     lengths: list[int] = []
     obs, _ = env.reset(seed=seed)
+    team.end_episodes(np.ones(env.num_envs, dtype=bool))
     while (counts < targets).any():
         j = env.step(team.act(obs, explore=False))
         obs = j.obs
+        if j.ended.any():
+            team.end_episodes(j.ended)
         for i in np.flatnonzero(j.ended & (counts < targets)):
             returns.append(j.returns[i])
             lengths.append(int(j.lengths[i]))

@@ -1,0 +1,1 @@
+"""Hierarchical learners: options (Sutton, Precup & Singh 1999)."""

@@ -1,0 +1,48 @@
+"""Configs of the options learners (torch-free: read on the config-error path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rlrun.agents.tabular.config import TabularConfig, register_tabular
+from rlrun.config.fields import param
+
+# Sutton, Precup & Singh (1999), section 3's four-rooms experiments: epsilon-greedy at 0.1.
+PAPER_EPSILON = {"schedule": "constant", "start": 0.1, "end": 0.1}
+EXPLORATIONS = ("epsilon_greedy", "boltzmann")
+
+
+@dataclass
+class OptionsConfig(TabularConfig):
+    """A table Q(s, o) over options, chosen epsilon-greedily among those whose initiation set
+    holds s and run until they terminate (call-and-return); deterministic evaluation runs the
+    greedy option likewise, ending it where beta_o >= 1/2. `options`: `module:function`
+    returning the env's OptionSet (rlrun/envs/options.py); `primitive`: the env's actions as
+    one-step options too."""
+
+    gamma: float = param(0.9, ge=0, le=1)  # the paper's
+    options: str = "rlrun.envs.four_rooms:hallway_options"
+    primitive: bool = True
+
+
+@register_tabular(
+    "smdp_q", "rlrun.agents.hierarchical.options_q:SMDPQLearning", PAPER_EPSILON, EXPLORATIONS
+)
+@dataclass
+class SMDPQLearningConfig(OptionsConfig):
+    """SMDP Q-learning (Bradtke & Duff 1995; SPS99 section 3): when option o, started in s,
+    ends in s' after k steps with discounted return r, Q(s, o) += lr (r + gamma^k
+    max_o' Q(s', o') - Q(s, o))."""
+
+
+@register_tabular(
+    "intra_option_q",
+    "rlrun.agents.hierarchical.options_q:IntraOptionQLearning",
+    PAPER_EPSILON,
+    EXPLORATIONS,
+)
+@dataclass
+class IntraOptionQLearningConfig(OptionsConfig):
+    """Intra-option Q-learning (SPS99 section 6): after every step (s, a, r, s'), each option o
+    that could have taken a in s learns Q(s, o) += lr (r + gamma U(s', o) - Q(s, o)), with
+    U(s', o) = (1 - beta_o(s')) Q(s', o) + beta_o(s') max_o' Q(s', o')."""

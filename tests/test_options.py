@@ -1,0 +1,188 @@
+"""Options: SMDP and intra-option Q-learning pinned against hand-computed updates on a 3-state
+chain, the four-rooms dynamics and its hallway options, and learning through `rlrun`."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from rlrun.agents.hierarchical.config import IntraOptionQLearningConfig, SMDPQLearningConfig
+from rlrun.agents.hierarchical.options_q import IntraOptionQLearning, SMDPQLearning
+from rlrun.envs.four_rooms import FourRooms, hallway_options, state_index
+from rlrun.envs.options import MOVES, OptionSet
+from rlrun.errors import ConfigError
+from rlrun.exploration.config import EpsilonGreedyConfig
+from rlrun.transition import Spaces, Transition
+from tests.conftest import run_cli, run_ok
+
+LEFT, RIGHT, GO_RIGHT = 0, 1, 2  # the chain's two actions, then its one option
+
+
+def chain_options() -> OptionSet:
+    """On states 0, 1, 2: 'go right' may start in 0 or 1, moves right, and ends in 2."""
+    return OptionSet(
+        policy=np.array([[RIGHT, RIGHT, RIGHT]]),
+        termination=np.array([[0.0, 0.0, 1.0]]),
+        initiation=np.array([[True, True, False]]),
+        names=("go_right",),
+    )
+
+
+def chain_learner(cls, config, **kwargs):
+    cfg = config(options="tests.test_options:chain_options", learning_rate=0.5, gamma=0.9, **kwargs)
+    greedy = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=0.0, end=0.0)
+    spaces = Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100)
+    return cls(cfg, greedy, spaces, seed=0)
+
+
+def step(s: int, a: int, r: float, s2: int, terminated: bool = False) -> Transition:
+    return Transition(
+        np.array([s]), np.array([a]), np.array([r]), np.array([s2]),
+        np.array([terminated]), np.array([False]),
+    )  # fmt: skip
+
+
+def test_smdp_q_learns_once_from_the_whole_option():
+    agent = chain_learner(SMDPQLearning, SMDPQLearningConfig)
+    agent.q[0] = [0.0, 0.0, 1.0]  # the option is the greedy choice in state 0
+    agent.q[2] = [0.5, 0.3, 9.0]  # 9.0: the option cannot start in 2, so it is no bootstrap
+    assert agent.act(np.array([0]), explore=True).tolist() == [RIGHT]
+    agent.observe(step(0, RIGHT, 1.0, 1), 1)
+    assert agent.q[0, GO_RIGHT] == 1.0  # still running (beta(1) = 0): nothing learned yet
+    assert agent.act(np.array([1]), explore=True).tolist() == [RIGHT]
+    agent.observe(step(1, RIGHT, 2.0, 2), 2)
+    # r = 1 + 0.9 * 2 = 2.8 over k = 2 steps; target 2.8 + 0.9^2 * max(0.5, 0.3) = 3.205
+    assert agent.q[0, GO_RIGHT] == pytest.approx(1.0 + 0.5 * (3.205 - 1.0))
+    assert agent.q[1].tolist() == [0.0, 0.0, 0.0]  # SMDP learns only where options start
+    assert agent.running.tolist() == [-1]
+
+
+def test_intra_option_q_updates_every_option_consistent_with_the_step():
+    agent = chain_learner(IntraOptionQLearning, IntraOptionQLearningConfig)
+    agent.q[1] = [0.1, 0.7, 0.4]
+    agent.act(np.array([0]), explore=True)
+    agent.observe(step(0, RIGHT, 1.0, 1), 1)
+    # the option continues in 1 (beta = 0): U = Q(1, go_right) = 0.4, target 1 + 0.9 * 0.4
+    assert agent.q[0, GO_RIGHT] == pytest.approx(0.5 * 1.36)
+    # the primitive 'right' ends at once: U = max_o Q(1, o) = 0.7, target 1 + 0.9 * 0.7
+    assert agent.q[0, RIGHT] == pytest.approx(0.5 * 1.63)
+    assert agent.q[0, LEFT] == 0.0  # 'left' would not have moved right
+    agent.q[2] = [0.5, 0.3, 9.0]
+    agent.observe(step(1, RIGHT, 2.0, 2, terminated=True), 2)
+    # a terminal step: the target is the reward alone, for both consistent options
+    assert agent.q[1, GO_RIGHT] == pytest.approx(0.4 + 0.5 * (2.0 - 0.4))
+    assert agent.q[1, RIGHT] == pytest.approx(0.7 + 0.5 * (2.0 - 0.7))
+    assert agent.q[1, LEFT] == 0.1
+
+
+def test_intra_option_bootstraps_from_the_best_available_option_where_it_ends():
+    agent = chain_learner(IntraOptionQLearning, IntraOptionQLearningConfig)
+    agent.q[2] = [0.5, 0.3, 9.0]
+    agent.act(np.array([1]), explore=True)
+    agent.observe(step(1, RIGHT, 2.0, 2), 1)
+    # beta(2) = 1: U = max over the options that may start in 2 (not go_right): 0.5
+    assert agent.q[1, GO_RIGHT] == pytest.approx(0.5 * (2.0 + 0.9 * 0.5))
+
+
+def test_deterministic_play_runs_the_greedy_option_until_it_ends():
+    agent = chain_learner(SMDPQLearning, SMDPQLearningConfig)
+    agent.q[:2] = [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+    agent.q[1] = [5.0, 0.0, 1.0]  # re-chosen in 1, 'left' would win
+    agent.end_episodes(np.ones(1, dtype=bool))
+    assert agent.act(np.array([0]), explore=False).tolist() == [RIGHT]
+    assert agent.act(np.array([1]), explore=False).tolist() == [RIGHT]  # still go_right
+    agent.end_episodes(np.ones(1, dtype=bool))  # a new episode: choose again
+    assert agent.act(np.array([1]), explore=False).tolist() == [LEFT]
+
+
+def test_options_that_do_not_fit_the_env_are_one_line_errors():
+    with pytest.raises(ConfigError, match=r"^agent.options: cannot load 'nowhere:x'"):
+        SMDPQLearning(
+            SMDPQLearningConfig(options="nowhere:x"),
+            EpsilonGreedyConfig(name="epsilon_greedy"),
+            Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100),
+        )
+    with pytest.raises(ConfigError, match=r"^agent.options: .* over the env's 5 states"):
+        SMDPQLearning(
+            SMDPQLearningConfig(options="tests.test_options:chain_options"),
+            EpsilonGreedyConfig(name="epsilon_greedy"),
+            Spaces(gym.spaces.Discrete(5), gym.spaces.Discrete(2), 1, 100),
+        )
+    with pytest.raises(ConfigError, match=r"^agent.primitive: some states start no option"):
+        chain_learner(SMDPQLearning, SMDPQLearningConfig, primitive=False)
+
+
+def test_four_rooms_moves_as_intended_two_thirds_of_the_time():
+    env = FourRooms()
+    check_env(env)
+    centre = state_index()[(3, 3)]
+    env.reset(seed=0)
+    ends = []
+    for _ in range(9000):
+        env.state = centre
+        s, *_ = env.step(3)  # right
+        ends.append(env.cells[s].tolist())
+    share = {cell: ends.count(list(cell)) / len(ends) for cell in {tuple(e) for e in ends}}
+    assert share[(3, 4)] == pytest.approx(2 / 3, abs=0.02)
+    for cell in ((2, 3), (4, 3), (3, 2)):  # up, down, left: 1/9 each
+        assert share[cell] == pytest.approx(1 / 9, abs=0.015)
+    env.state = state_index()[(1, 1)]
+    env.slip = 0.0
+    assert env.step(0)[0] == env.state  # into the wall: stays
+    env.state = state_index()[(6, 9)]  # above the goal (the east hallway)
+    assert env.step(1)[1:3] == (1.0, True)
+
+
+def test_each_hallway_option_leads_from_its_room_to_its_hallway():
+    options = hallway_options()
+    cells = list(state_index())
+    assert options.n == 8
+    assert sorted(int(n) for n in options.initiation.sum(axis=1)) == [
+        21,
+        21,
+        26,
+        26,
+        26,
+        26,
+        31,
+        31,
+    ]
+    for o in range(options.n):
+        target = tuple(int(x) for x in options.names[o].split("_to_")[1].split("_"))
+        for s in np.flatnonzero(options.initiation[o]):
+            steps = 0
+            while options.termination[o, s] == 0.0:
+                r, c = np.add(cells[s], MOVES[options.policy[o, s]])
+                s, steps = state_index()[(int(r), int(c))], steps + 1
+                assert steps <= 12  # a shortest path in a room of at most 6 x 5 cells
+            assert cells[s] == target, options.names[o]
+
+
+@pytest.mark.parametrize("agent", ["smdp_q", "intra_option_q"])
+def test_options_agents_reach_the_hallway_goal(tmp_path, agent):
+    run_dir = tmp_path / "run"
+    scalars = run_ok(
+        f"agent={agent}",
+        "env=four_rooms",
+        "total_timesteps=20000",
+        "eval.every_steps=10000",
+        "eval.episodes=20",
+        "logger.progress=false",
+        run_dir=run_dir,
+    )
+    assert {"charts/option_length", "charts/option_share", "charts/epsilon"} <= set(scalars)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["final_eval"]["mean_return"] == 1.0
+    assert summary["final_eval"]["mean_length"] < 30  # about 15 steps from a random start
+
+
+def test_a_bad_options_path_from_the_command_line_is_one_line(tmp_path):
+    proc = run_cli(
+        "agent=smdp_q", "env=frozenlake", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "agent.options: rlrun.envs.four_rooms:hallway_options must return an" in proc.stderr

@@ -306,6 +306,12 @@ RESUME_CASES = {
         "env=blocking_maze",
         "total_timesteps=3000",
     ],
+    "intra_option_q": [  # the options running in each env, their returns so far
+        "agent=intra_option_q",
+        "env=four_rooms",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+    ],
     "dyna_prioritized_sweeping": [  # the priority queue at the interrupt, two envs
         "agent=prioritized_sweeping",
         "agent.planning_steps=10",

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rlrun.agents.base import check_compatible, make_agent
+from rlrun.agents.hierarchical.config import OptionsConfig
 from rlrun.agents.team import make_team
 from rlrun.config.registry import AGENTS
 from rlrun.envs.spaces import space_kind
@@ -23,6 +24,10 @@ ENVS = sorted(p.stem for p in (ROOT / "conf" / "env").glob("*.yaml"))
 
 def test_conf_lists_every_registered_agent():
     assert {p.stem for p in (ROOT / "conf" / "agent").glob("*.yaml")} == set(AGENTS)
+
+
+# The default option set (four rooms' hallways) on another env's states
+OPTIONS_ELSEWHERE = r"^agent.options: .* states but this env has \d+; .* agent.options=null"
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -68,6 +73,12 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
             assert kinds["observations"] in AGENTS[other].observation_spaces
         return
     check_compatible(rc, spaces)
+    if issubclass(schema, OptionsConfig) and env_name != "four_rooms":  # its options: four rooms'
+        with pytest.raises(ConfigError, match=OPTIONS_ELSEWHERE):
+            make_agent(rc, spaces, torch.device("cpu"))
+        rc = validate(
+            compose_config(f"agent={agent_name}", f"env={env_name}", "agent.options=null")
+        )
     agent = make_agent(rc, spaces, torch.device("cpu"))
     obs, _ = env.reset(seed=0)
     action = agent.act(obs, explore=True)
@@ -88,7 +99,8 @@ def check_multiagent_pair(agent_name: str, env_name: str) -> None:
         team = make_team(rc, env.observation_spaces, env.action_spaces, 2, torch.device("cpu"))
     except ConfigError as err:
         message = str(err)
-        assert "agents for this env: " in message or "restarts episodes" in message, message
+        expected = ("agents for this env: ", "restarts episodes", "agent.options=null")
+        assert any(e in message for e in expected), message
         return
     obs, _ = env.reset(seed=0)
     actions = team.act(obs, explore=True)

@@ -33,7 +33,8 @@ def chain_options() -> OptionSet:
 
 
 def chain_learner(cls, config, **kwargs):
-    cfg = config(options="tests.test_options:chain_options", learning_rate=0.5, gamma=0.9, **kwargs)
+    kwargs.setdefault("options", "tests.test_options:chain_options")
+    cfg = config(learning_rate=0.5, gamma=0.9, **kwargs)
     greedy = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=0.0, end=0.0)
     spaces = Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100)
     return cls(cfg, greedy, spaces, seed=0)
@@ -106,12 +107,14 @@ def test_options_that_do_not_fit_the_env_are_one_line_errors():
             EpsilonGreedyConfig(name="epsilon_greedy"),
             Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100),
         )
-    with pytest.raises(ConfigError, match=r"^agent.options: .* over the env's 5 states"):
+    with pytest.raises(ConfigError, match=r"^agent.options: .* over 3 states but this env has 5"):
         SMDPQLearning(
             SMDPQLearningConfig(options="tests.test_options:chain_options"),
             EpsilonGreedyConfig(name="epsilon_greedy"),
             Spaces(gym.spaces.Discrete(5), gym.spaces.Discrete(2), 1, 100),
         )
+    with pytest.raises(ConfigError, match=r"^agent.primitive: with agent.options=null"):
+        chain_learner(SMDPQLearning, SMDPQLearningConfig, options=None, primitive=False)
     with pytest.raises(ConfigError, match=r"^agent.primitive: some states start no option"):
         chain_learner(SMDPQLearning, SMDPQLearningConfig, primitive=False)
 
@@ -185,4 +188,4 @@ def test_a_bad_options_path_from_the_command_line_is_one_line(tmp_path):
         "agent=smdp_q", "env=frozenlake", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path
     )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
-    assert "agent.options: rlrun.envs.four_rooms:hallway_options must return an" in proc.stderr
+    assert "hallway_options gives options over 104 states but this env has 16" in proc.stderr

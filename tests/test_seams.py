@@ -374,17 +374,23 @@ def test_the_runner_is_chosen_by_the_agents_capability(tmp_path, monkeypatch):
     assert '"status": "completed"' in summary and '"steps": 7' in summary
 
 
+class FirstAction:
+    """Deterministic play that always takes action 0: the least an evaluated agent does."""
+
+    def act(self, obs, *, explore):
+        return np.zeros(len(obs), dtype=np.int64)
+
+    def end_episodes(self, ended):
+        pass
+
+
 def test_is_success_is_read_from_the_last_step_not_the_next_reset():
     """With SAME_STEP autoreset the step's info holds the reset's; the episode's own last info
     (where an env says is_success) is in final_info."""
     from rlrun.runners.base import evaluate
 
-    class Greedy:
-        def act(self, obs, *, explore):
-            return np.zeros(len(obs), dtype=np.int64)
-
     cfg = EnvConfig(id="SuccessInfo-v0", success="is_success", episode_metrics=["score"])
-    result = evaluate(Greedy(), make_vec_env(cfg, 2), episodes=4, seed=0, env_cfg=cfg)
+    result = evaluate(FirstAction(), make_vec_env(cfg, 2), episodes=4, seed=0, env_cfg=cfg)
     assert result.success_rate == 1.0 and result.mean_length == 3
     assert result.metrics == {"score": 1.5}  # envs 0 and 1 score 1 and 2, two episodes each
 
@@ -419,17 +425,13 @@ def test_episode_metrics_are_logged_and_evaluation_uses_its_own_env_kwargs(tmp_p
 def test_an_episode_metric_one_env_of_several_leaves_out_is_an_error_not_a_zero():
     from rlrun.runners.base import evaluate
 
-    class Greedy:
-        def act(self, obs, *, explore):
-            return np.zeros(len(obs), dtype=np.int64)
-
     cfg = EnvConfig(
         id="SuccessInfo-v0",
         episode_metrics=["score"],
         wrappers=[{"_target_": "tests.envs:DropScoreOfSeed1"}],
     )
     with pytest.raises(ConfigError, match="SuccessInfo-v0 put no 'score' in the info"):
-        evaluate(Greedy(), make_vec_env(cfg, 2), episodes=2, seed=0, env_cfg=cfg)
+        evaluate(FirstAction(), make_vec_env(cfg, 2), episodes=2, seed=0, env_cfg=cfg)
 
 
 def test_evaluation_env_kwargs_may_not_change_the_spaces(tmp_path):

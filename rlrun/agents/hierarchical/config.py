@@ -17,11 +17,11 @@ class OptionsConfig(TabularConfig):
     """A table Q(s, o) over options, chosen epsilon-greedily among those whose initiation set
     holds s and run until they terminate (call-and-return); deterministic evaluation runs the
     greedy option likewise, ending it where beta_o >= 1/2. `options`: `module:function`
-    returning the env's OptionSet (rlrun/envs/options.py); `primitive`: the env's actions as
-    one-step options too."""
+    returning the env's OptionSet (rlrun/envs/options.py), null for none; `primitive`: the
+    env's actions as one-step options too."""
 
     gamma: float = param(0.9, ge=0, le=1)  # the paper's
-    options: str = "rlrun.envs.four_rooms:hallway_options"
+    options: str | None = "rlrun.envs.four_rooms:hallway_options"
     primitive: bool = True
 
 

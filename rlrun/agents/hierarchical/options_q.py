@@ -26,29 +26,41 @@ from rlrun.transition import Spaces, Transition
 
 
 def load_options(cfg: OptionsConfig, states: int, actions: int) -> OptionSet:
-    """The options `cfg.options` names, checked against the env's spaces, after the primitive
-    actions when `cfg.primitive`."""
-    module, _, name = cfg.options.partition(":")
-    try:
-        options = getattr(importlib.import_module(module), name)()
-    except (ImportError, AttributeError, TypeError) as e:
-        raise ConfigError(
-            "agent.options", f"cannot load {cfg.options!r} ({e}); give module:function"
-        ) from None
-    if not isinstance(options, OptionSet) or options.policy.shape[1] != states:
-        raise ConfigError(
-            "agent.options",
-            f"{cfg.options} must return an OptionSet over the env's {states} states",
-        )
-    if options.policy.max() >= actions:
-        raise ConfigError("agent.options", f"{cfg.options} takes actions the env lacks")
-    if cfg.primitive:
-        options = combined(primitive_options(states, actions), options)
+    """The options `cfg.options` names (none: null), checked against the env's spaces, after
+    the primitive actions when `cfg.primitive`."""
+    options = primitive_options(states, actions)
+    if cfg.options is not None:
+        given = import_options(cfg.options)
+        if given.policy.shape[1] != states:
+            raise ConfigError(
+                "agent.options",
+                f"{cfg.options} gives options over {given.policy.shape[1]} states but this env "
+                f"has {states}; name this env's (module:function returning an OptionSet), or "
+                "agent.options=null for its primitive actions alone",
+            )
+        if given.policy.max() >= actions:
+            raise ConfigError("agent.options", f"{cfg.options} takes actions the env lacks")
+        options = combined(options, given) if cfg.primitive else given
+    elif not cfg.primitive:
+        raise ConfigError("agent.primitive", "with agent.options=null it must be true")
     if not options.initiation.any(axis=0).all():
         raise ConfigError(
             "agent.primitive",
             "some states start no option; keep agent.primitive=true or give options for all",
         )
+    return options
+
+
+def import_options(path: str) -> OptionSet:
+    module, _, name = path.partition(":")
+    try:
+        options = getattr(importlib.import_module(module), name)()
+    except (ImportError, AttributeError, TypeError) as e:
+        raise ConfigError(
+            "agent.options", f"cannot load {path!r} ({e}); give module:function"
+        ) from None
+    if not isinstance(options, OptionSet):
+        raise ConfigError("agent.options", f"{path} must return an OptionSet")
     return options
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
@@ -120,3 +121,13 @@ def tensorboard_server(logdir: Path, runs: int = 1) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+class FirstAction:
+    """Deterministic play that always takes action 0: the least an evaluated agent does."""
+
+    def act(self, obs, *, explore):
+        return np.zeros(len(obs), dtype=np.int64)
+
+    def end_episodes(self, ended):
+        pass

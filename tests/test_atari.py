@@ -19,7 +19,7 @@ from rlrun.networks.encoders import NatureCNN, make_encoder
 from rlrun.transition import Transition
 from rlrun.validate import validate
 
-from .conftest import compose_config, run_ok
+from .conftest import FirstAction, compose_config, run_ok
 
 pytest.importorskip("ale_py", reason='Atari needs the extra: pip install -e ".[atari]"')
 
@@ -197,12 +197,8 @@ def test_videos_record_a_whole_game_not_one_life():
     rlrun-eval's) goes on to the end of the game, as the episode statistics count it."""
     from rlrun.video import record_episode
 
-    class Noop:
-        def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
-            return np.zeros(len(obs), dtype=np.int64)
-
     rc = validate(compose_config("env=breakout"))
-    frames, score = record_episode(Noop(), rc.env, seed=0, max_frames=10_000)  # type: ignore[arg-type]
+    frames, score = record_episode(FirstAction(), rc.env, seed=0, max_frames=10_000)  # type: ignore[arg-type]
     env = breakout(1)
     env.reset(seed=0)
     life = 0

@@ -28,7 +28,7 @@ from rlrun.runners.base import TrainResult
 from rlrun.transition import Spaces, Transition
 from rlrun.validate import validate
 
-from .conftest import compose_config, read_scalars, train
+from .conftest import FirstAction, compose_config, read_scalars, train
 
 CLIP = {"_target_": "gymnasium.wrappers.ClipReward", "min_reward": 0.0, "max_reward": 0.25}
 
@@ -372,16 +372,6 @@ def test_the_runner_is_chosen_by_the_agents_capability(tmp_path, monkeypatch):
     assert objective == 1.5
     summary = (tmp_path / "run" / "summary.json").read_text()
     assert '"status": "completed"' in summary and '"steps": 7' in summary
-
-
-class FirstAction:
-    """Deterministic play that always takes action 0: the least an evaluated agent does."""
-
-    def act(self, obs, *, explore):
-        return np.zeros(len(obs), dtype=np.int64)
-
-    def end_episodes(self, ended):
-        pass
 
 
 def test_is_success_is_read_from_the_last_step_not_the_next_reset():

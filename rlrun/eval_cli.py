@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -39,29 +39,43 @@ class EvalArgs:
     device: str = "cpu"
 
 
-def parse_args(argv: list[str]) -> EvalArgs:
+A = TypeVar("A")
+
+
+def parse_key_values(argv: list[str], cls: type[A], usage: str) -> A:
+    """`<run_dir> key=value ...` into the dataclass `cls` (a `run_dir` field and defaults for the
+    rest), each value converted to its field's type (int, bool or str)."""
     if not argv or argv[0] in ("-h", "--help"):
-        raise RlrunError(USAGE)
-    args = EvalArgs(run_dir=Path(argv[0]))
-    known = [f.name for f in fields(EvalArgs) if f.name != "run_dir"]
+        raise RlrunError(usage)
+    args = cls(run_dir=Path(argv[0]))  # type: ignore[call-arg]
+    types = {f.name: str(f.type) for f in fields(cls) if f.name != "run_dir"}  # type: ignore[arg-type]
     for item in argv[1:]:
         key, sep, value = item.partition("=")
-        if not sep or key not in known:
-            raise RlrunError(f"{item}: expected one of {', '.join(f'{k}=' for k in known)}")
+        if not sep or key not in types:
+            raise RlrunError(f"{item}: expected one of {', '.join(f'{k}=' for k in types)}")
         try:
-            if key in ("episodes", "seed"):
+            if types[key].startswith("int"):
                 parsed: object = int(value)
-            elif key == "video":
+            elif types[key] == "bool":
                 if value.lower() not in ("true", "false"):
                     raise ValueError
                 parsed = value.lower() == "true"
             else:
                 parsed = value
         except ValueError:
-            raise RlrunError(f"{key}: cannot use {value!r}; {USAGE}") from None
+            raise RlrunError(f"{key}: cannot use {value!r}; {usage}") from None
         setattr(args, key, parsed)
-    if args.episodes < 1:
-        raise RlrunError(f"episodes: got {args.episodes}; use 1 or more")
+    return args
+
+
+def check_episodes(episodes: int) -> None:
+    if episodes < 1:
+        raise RlrunError(f"episodes: got {episodes}; use 1 or more")
+
+
+def parse_args(argv: list[str]) -> EvalArgs:
+    args = parse_key_values(argv, EvalArgs, USAGE)
+    check_episodes(args.episodes)
     if args.video_format not in VIDEO_FORMATS:
         raise RlrunError(f"video_format: got {args.video_format!r}; use gif or mp4")
     return args
@@ -96,7 +110,6 @@ def evaluate_run(args: EvalArgs) -> dict:
     from rlrun import checkpoint
     from rlrun.envs.vector import make_vec_env
     from rlrun.runners.base import evaluate
-    from rlrun.runners.online import make_env_and_agent
     from rlrun.runtime import resolve_device
     from rlrun.video import record_episode, write_video
 
@@ -110,8 +123,7 @@ def evaluate_run(args: EvalArgs) -> dict:
     if rc.multiagent:
         agent, ev = evaluate_team_run(rc, ckpt, seed, args.episodes, device)
     else:
-        _, agent = make_env_and_agent(rc, device)
-        checkpoint.restore_agent(agent, ckpt["agent"], None)
+        agent = restored_agent(rc, ckpt, device)
         eval_env = make_vec_env(rc.eval_env, min(rc.eval.num_envs, args.episodes))
         ev = evaluate(agent, eval_env, args.episodes, seed, rc.eval_env)
     out = {"checkpoint": str(path), "step": ckpt["step"], **vars(ev)}
@@ -121,6 +133,16 @@ def evaluate_run(args: EvalArgs) -> dict:
         out["video"] = str(write_video(args.run_dir / "videos" / name, frames, rc.video.fps))
         out["video_return"] = ret
     return out
+
+
+def restored_agent(rc: RunConfig, ckpt: dict, device: Any) -> Agent:
+    """A single-agent run's agent as its checkpoint `ckpt` holds it."""
+    from rlrun import checkpoint
+    from rlrun.runners.online import make_env_and_agent
+
+    _, agent = make_env_and_agent(rc, device)
+    checkpoint.restore_agent(agent, ckpt["agent"], None)
+    return agent
 
 
 def print_table(out: dict) -> None:

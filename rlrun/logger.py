@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
@@ -74,6 +75,11 @@ class TensorBoardLogger:
     def scalar(self, tag: str, value: float, step: int) -> None:
         with self._writing():
             self.writer.add_scalar(tag, value, step)
+
+    def image(self, tag: str, rgb: np.ndarray, step: int) -> None:
+        """An (H, W, 3) uint8 image in TensorBoard's Images tab."""
+        with self._writing():
+            self.writer.add_image(tag, rgb, step, dataformats="HWC")
 
     def gif(self, tag: str, data: bytes, step: int) -> None:
         """An animated GIF, shown (and played) in TensorBoard's Images tab."""

@@ -130,6 +130,7 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
             )
         build(agent_schema, {**agent_values, **override}, f"agents.{name}")
     check_multiagent(run)
+    check_offline(run)
     if not DEVICE_PATTERN.match(run.device):
         raise ConfigError("device", f"got {run.device!r}; use auto, cpu, cuda, cuda:N or mps")
     for warning in agent.check(run):
@@ -158,8 +159,8 @@ def check_multiagent(run: RunConfig) -> None:
     if AGENTS[run.agent.name].runner != "online":
         raise ConfigError(
             "agent",
-            f"agent '{run.agent.name}' learns bandits; multi-agent envs take agents such "
-            "as qlearning, dqn, ppo or sac",
+            f"agent '{run.agent.name}' runs in the {AGENTS[run.agent.name].runner} loop; "
+            "multi-agent envs take agents such as qlearning, dqn, ppo or sac",
         )
     if run.agent.share_parameters and run.agents:
         raise ConfigError(
@@ -173,12 +174,32 @@ def check_multiagent(run: RunConfig) -> None:
         "env.success": run.env.success,
         "env.episode_metrics": run.env.episode_metrics,
         "bonus": run.bonus,
+        "demos": run.demos,
+        "reward": run.reward,
     }
     for key, value in unsupported.items():
         if value:
             raise ConfigError(key, "not available for multi-agent (PettingZoo) envs yet; drop it")
     if run.env.vectorization != "sync":
         raise ConfigError("env.vectorization", "multi-agent envs step in this process: use sync")
+
+
+def check_offline(run: RunConfig) -> None:
+    """`demos=` only for a learner that takes demonstrations, which learns from nothing else."""
+    runner = AGENTS[run.agent.name].runner
+    if run.demos is not None and runner != "offline":
+        takers = sorted(name for name, cls in AGENTS.items() if cls.runner == "offline")
+        raise ConfigError(
+            "demos",
+            f"agent '{run.agent.name}' does not learn from demonstrations; drop demos= or "
+            f"choose an agent that does: {', '.join(takers)}",
+        )
+    if runner == "offline":
+        for key in ("reward", "bonus"):
+            if getattr(run, key) is not None:
+                raise ConfigError(
+                    key, f"agent '{run.agent.name}' learns from its demonstrations; drop {key}="
+                )
 
 
 def check_wrappers(env: EnvConfig) -> None:

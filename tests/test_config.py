@@ -42,7 +42,12 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
     if compose_config(f"env={env_name}").env.api == "pettingzoo":
         check_multiagent_pair(agent_name, env_name)
         return
-    rc = validate(compose_config(f"agent={agent_name}", f"env={env_name}"))
+    overrides = [f"agent={agent_name}", f"env={env_name}"]
+    if AGENTS[agent_name].runner == "offline":  # learns from demonstrations, so needs them
+        with pytest.raises(ConfigError, match=r"^demos: agent=\w+ learns from demonstrations"):
+            validate(compose_config(*overrides))
+        overrides.append("demos=demos.npz")
+    rc = validate(compose_config(*overrides))
     env = make_vec_env(rc.env, rc.env.num_envs)
     spaces = Spaces.of(env, rc.total_timesteps)
     kinds = {"actions": space_kind(spaces.action), "observations": space_kind(spaces.observation)}
@@ -89,8 +94,9 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
 def check_multiagent_pair(agent_name: str, env_name: str) -> None:
     """A team of independent learners builds and acts, or the pair is refused in one line."""
     cfg = compose_config(f"agent={agent_name}", f"env={env_name}")
-    if AGENTS[agent_name].runner == "testbed":
-        with pytest.raises(ConfigError, match=f"agent '{agent_name}' learns bandits"):
+    runner = AGENTS[agent_name].runner
+    if runner != "online":
+        with pytest.raises(ConfigError, match=f"agent '{agent_name}' runs in the {runner} loop"):
             validate(cfg)
         return
     rc = validate(cfg)

@@ -10,6 +10,7 @@ import numpy as np
 
 from rlrun.config.registry import AGENTS, BONUSES, ENCODERS, AgentConfig, load_impl
 from rlrun.config.run import RunConfig
+from rlrun.demos import Demos
 from rlrun.envs.spaces import space_kind
 from rlrun.errors import ConfigError
 from rlrun.transition import Spaces, Transition
@@ -50,6 +51,19 @@ class Agent:
 
     def exploration_value(self) -> tuple[str, float] | None:
         """The exploration strategy's current (name, value) for charts/<name>, if it has one."""
+        return None
+
+
+class DemoLearner(Agent):
+    """An agent that learns from demonstrations in the offline loop (rlrun/runners/offline.py):
+    each `update` is one step on them; it never observes an env step."""
+
+    def attach(self, demos: Demos, env: gym.Env, env_id: str) -> None:
+        """Take the demonstrations (and what it needs of the env, e.g. its known dynamics)."""
+        raise NotImplementedError
+
+    def recovered_reward(self) -> np.ndarray | None:
+        """Inverse RL: the reward it has learned, r[s, a] for a tabular env (else None)."""
         return None
 
 

@@ -145,9 +145,10 @@ ENCODERS: Registry[EncoderConfig] = Registry("encoder")
 # --- runners ------------------------------------------------------------------------------------
 
 # The loops that drive agents, by an agent's `runner` flag: the online single-agent loop, the bandit
-# testbed's; a multi-agent loop and an offline loop (learning from demonstrations) sit beside it.
+# testbed's, the multi-agent loop, and the offline loop of learning from demonstrations.
 RUNNERS: dict[str, str] = {
     "online": "rlrun.runners.online:OnlineRunner",
     "testbed": "rlrun.runners.testbed:TestbedRunner",  # bandits: many problems in one batch
     "multiagent": "rlrun.runners.multiagent:MultiAgentRunner",  # PettingZoo envs (env.api)
+    "offline": "rlrun.runners.offline:OfflineRunner",  # demonstrations (demos=), no env steps
 }

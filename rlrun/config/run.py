@@ -100,6 +100,8 @@ class RunConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     resume: str | None = None  # a run directory to continue from its latest checkpoint, or a .pt
+    demos: str | None = None  # demonstrations (rlrun-demos' file) for a learner that takes them
+    reward: str | None = None  # learn from an inverse-RL run's recovered reward, not the env's
     # Multi-agent envs: per-agent overrides of the agent config, {agent_0: {learning_rate: 0.1}}
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
 

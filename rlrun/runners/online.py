@@ -35,6 +35,7 @@ from rlrun.checkpoint import (
     set_global_rng_state,
 )
 from rlrun.config.run import RunConfig
+from rlrun.demos import RecoveredReward, check_source_env, load_reward
 from rlrun.envs.vector import (
     episode_metrics,
     finished,
@@ -42,7 +43,7 @@ from rlrun.envs.vector import (
     make_vec_env,
     true_next_obs,
 )
-from rlrun.errors import Interrupted, NonFiniteError
+from rlrun.errors import ConfigError, Interrupted, NonFiniteError
 from rlrun.exploration.bonus import RewardBonus, make_bonus
 from rlrun.runners.base import (
     EvalResult,
@@ -68,6 +69,28 @@ def make_env_and_agent(rc: RunConfig, device: Any) -> tuple[gym.vector.VectorEnv
     spaces = Spaces.of(env, rc.total_timesteps, frame_stack(rc.env))
     check_compatible(rc, spaces)
     return env, make_agent(rc, spaces, device)
+
+
+def recovered_reward(rc: RunConfig, env: gym.vector.VectorEnv) -> RecoveredReward:
+    """`reward=<irl run>`'s table, checked against this run's env and agent."""
+    learned = load_reward(rc.reward or "")
+    check_source_env(learned.meta, rc.env.id, rc.env.kwargs, "reward")
+    spaces = (env.single_observation_space, env.single_action_space)
+    shape = tuple(getattr(space, "n", None) for space in spaces)
+    if learned.table.shape not in (shape, shape[:1]):
+        raise ConfigError(
+            "reward",
+            f"its table is {learned.table.shape}; this env's would be {shape[:1]} or {shape}",
+        )
+    gamma = getattr(rc.agent, "gamma", None)
+    if learned.meta.get("gamma") not in (None, gamma):
+        log.warning(
+            "reward: recovered with gamma %s, agent.gamma is %s: the reward explains the "
+            "demonstrations at its own discount",
+            learned.meta["gamma"],
+            gamma,
+        )
+    return learned
 
 
 @dataclass
@@ -106,6 +129,7 @@ class OnlineRunner:
         self.on_eval = services.on_eval
         self.recorder = services.recorder
         self.bonus = bonus
+        self.learned_reward: RecoveredReward | None = None  # reward=<irl run>: learn from it
         self.state = LoopState()
         self._schedule()
         self._signal: int | None = None
@@ -125,7 +149,10 @@ class OnlineRunner:
                 rc.bonus, Spaces.of(env, rc.total_timesteps), stream_seed(rc.seed, BONUS_STREAM)
             )
         )
-        return cls(rc, agent, env, eval_env, services, bonus)
+        runner = cls(rc, agent, env, eval_env, services, bonus)
+        if rc.reward is not None:
+            runner.learned_reward = recovered_reward(rc, env)
+        return runner
 
     @property
     def step(self) -> int:
@@ -233,6 +260,8 @@ class OnlineRunner:
         next_obs, reward, terminated, truncated, infos = env.step(action)
         s.step += env.num_envs
         t = Transition(s.obs, action, reward, true_next_obs(next_obs, infos), terminated, truncated)
+        if self.learned_reward is not None:  # the logged returns stay the env's
+            t = dataclasses.replace(t, reward=self.learned_reward(t.obs, t.action, t.next_obs))
         if self.bonus is not None:
             t = self._add_bonus(t)
         agent.observe(t, s.step)

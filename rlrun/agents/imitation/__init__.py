@@ -1,0 +1,1 @@
+"""Learning from demonstrations: inverse RL (maximum causal entropy, tabular and deep)."""

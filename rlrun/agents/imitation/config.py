@@ -1,0 +1,51 @@
+"""Configs of the learners that learn from demonstrations (torch-free: read on the config-error
+path). They run in the offline loop (rlrun/runners/offline.py) and need `demos=<file>`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rlrun.config.fields import param
+from rlrun.config.registry import AgentConfig, register_agent
+from rlrun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rlrun.config.run import RunConfig
+
+REWARD_INPUTS = ("next_state", "state_action")
+
+
+@register_agent(
+    "mce_irl",
+    impl="rlrun.agents.imitation.mce_irl:MCEIRL",
+    actions={"discrete"},
+    observations={"discrete"},
+    explorations=("policy",),
+    default_exploration={},
+    runner="offline",
+    uses_encoder=False,
+)
+@dataclass
+class MCEIRLConfig(AgentConfig):
+    """Maximum-causal-entropy IRL (Ziebart 2010) on a tabular env whose dynamics are known: a
+    reward r(s') of arriving in s' (or r(s, a)) fitted by Adam until the soft-optimal policy's
+    discounted occupancy matches the demonstrations'. `net_arch: []` is a linear reward on
+    one-hot states (MaxEnt IRL); hidden layers make it deep MaxEnt IRL (Wulfmeier et al. 2015).
+    One update = one gradient step; `total_timesteps` counts them."""
+
+    learning_rate: float = param(0.05, gt=0)
+    gamma: float = param(0.99, ge=0, le=0.9999)  # < 1: occupancies are finite
+    reward_input: str = param("next_state", choices=REWARD_INPUTS)
+    net_arch: list[int] = field(default_factory=list, metadata={"gt": 0})
+    # soft value iteration stops once V moves less than this (warm-started every update)
+    tolerance: float = param(1e-10, gt=0)
+
+    def check(self, run: RunConfig) -> list[str]:
+        if run.demos is None:
+            raise ConfigError(
+                "demos",
+                f"agent={self.name} learns from demonstrations: record them with "
+                "rlrun-demos <run_dir> episodes=N, then pass demos=<run_dir>/demos.npz",
+            )
+        return []

@@ -1,0 +1,116 @@
+"""The maths of maximum-causal-entropy IRL on a known tabular MDP (Ziebart 2010, ch. 6; Gleave &
+Toyer 2022, "A Primer on Maximum Causal Entropy Inverse Reinforcement Learning"), discounted.
+
+The reward is a table theta: r(s, a) itself (`state_action`), or the reward of arriving in s'
+(`next_state`, r(s, a, s') = theta(s'), so reaching a terminal goal is rewarded: the state an
+episode ends in is seen, but never acted in). Its expectation R(s, a) drives the soft-optimal
+(max-causal-entropy) policy:
+    Q(s, a) = R(s, a) + gamma sum_s' P(s' | s, a) (1 - terminal) V(s'),
+    V(s) = log sum_a exp Q(s, a),    pi(a | s) = exp(Q(s, a) - V(s)).
+Its discounted occupancy d(s, a) = sum_t gamma^t P(s_t = s, a_t = a) from the demonstrations'
+start states gives the feature expectations (d itself, or the discounted arrivals in each s');
+the IRL loss  E_p0[V(s_0)] - E_demo[sum_t gamma^t r_t]  (the negative log-likelihood of the
+demonstrations when the dynamics are deterministic) has the gradient  policy's features - the
+demonstrations'  with respect to theta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rlrun.demos import Demos
+from rlrun.envs.dynamics import TabularModel
+
+
+def logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    return (top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def soft_backup(reward: np.ndarray, model: TabularModel, gamma: float, v: np.ndarray) -> np.ndarray:
+    """Q(s, a) = r(s, a) + gamma E[(1 - terminal) V(s')]."""
+    future = (model.prob * ~model.terminated * v[model.next_state]).sum(-1)
+    return reward + gamma * future
+
+
+def soft_value_iteration(
+    reward: np.ndarray,
+    model: TabularModel,
+    gamma: float,
+    tolerance: float = 1e-10,
+    max_iterations: int = 100_000,
+    v: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(V, Q) of the soft Bellman equations above, iterated from `v` (zeros) until V moves less
+    than `tolerance`. Raises if that takes more than `max_iterations`."""
+    v = np.zeros(model.n_states) if v is None else v.copy()
+    for _ in range(max_iterations):
+        q = soft_backup(reward, model, gamma, v)
+        v_new = logsumexp(q)
+        if np.abs(v_new - v).max() < tolerance:
+            return v_new, soft_backup(reward, model, gamma, v_new)
+        v = v_new
+    raise RuntimeError(f"soft value iteration did not converge in {max_iterations} sweeps")
+
+
+def soft_policy(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.exp(q - v[:, None])
+
+
+def occupancy(
+    policy: np.ndarray, model: TabularModel, start: np.ndarray, gamma: float
+) -> np.ndarray:
+    """d(s, a) = sum_t gamma^t P(s_t = s, a_t = a) under `policy` from the start distribution,
+    an episode ending at a terminal outcome: rho solves rho = start + gamma M^T rho with
+    M(s, s') = sum_a pi(a | s) P(s' | s, a) (1 - terminal)."""
+    step = np.einsum("sa,sat->st", policy, model.continuing())
+    rho = np.linalg.solve(np.eye(model.n_states) - gamma * step.T, start)
+    return rho[:, None] * policy
+
+
+def expected_reward(theta: np.ndarray, model: TabularModel, reward_input: str) -> np.ndarray:
+    """R(s, a) of the reward table theta."""
+    if reward_input == "state_action":
+        return theta
+    return (model.prob * theta[model.next_state]).sum(-1)
+
+
+def policy_features(d: np.ndarray, model: TabularModel, reward_input: str) -> np.ndarray:
+    """The feature expectations of a policy whose occupancy is d(s, a)."""
+    if reward_input == "state_action":
+        return d
+    arrivals = np.zeros(model.n_states)
+    np.add.at(arrivals, model.next_state, d[..., None] * model.prob)
+    return arrivals
+
+
+@dataclass
+class DemoStatistics:
+    """What MCE IRL needs of the demonstrations, per episode and discounted."""
+
+    features: np.ndarray  # their feature expectations (as policy_features')
+    occupancy: np.ndarray  # d(s, a)
+    start: np.ndarray  # the distribution of their first states
+
+
+def demo_statistics(
+    demos: Demos, n_states: int, n_actions: int, gamma: float, reward_input: str
+) -> DemoStatistics:
+    weights = gamma ** demos.time_steps() / demos.episodes
+    obs, actions = demos.obs.astype(int), demos.actions.astype(int)
+    d = np.zeros((n_states, n_actions))
+    np.add.at(d, (obs, actions), weights)
+    features = (
+        d
+        if reward_input == "state_action"
+        else np.bincount(demos.next_obs.astype(int), weights, minlength=n_states)
+    )
+    start = np.bincount(obs[demos.starts], minlength=n_states) / demos.episodes
+    return DemoStatistics(features, d, start.astype(float))
+
+
+def irl_loss(theta: np.ndarray, v: np.ndarray, demo: DemoStatistics) -> float:
+    """E_p0[V(s_0)] - E_demo[sum_t gamma^t r_t]."""
+    return float(demo.start @ v - (demo.features * theta).sum())

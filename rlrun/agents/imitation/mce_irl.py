@@ -1,0 +1,112 @@
+"""Maximum-causal-entropy IRL on a tabular env with known dynamics (maths in maxent.py).
+
+Each update: the reward network's table r(s, a) -> soft value iteration (warm-started from the
+last V) -> the soft-optimal policy's occupancy d_pi -> one Adam step along d_pi - d_demo, the
+loss's gradient with respect to r, pushed through the network (Wulfmeier et al. 2015's deep
+MaxEnt IRL is the same step with hidden layers). The agent acts with the current soft policy
+(sampled) or its most likely action (deterministic evaluation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlrun.agents.base import DemoLearner, LossStats
+from rlrun.agents.imitation.config import MCEIRLConfig
+from rlrun.agents.imitation.maxent import (
+    DemoStatistics,
+    demo_statistics,
+    expected_reward,
+    irl_loss,
+    occupancy,
+    policy_features,
+    soft_policy,
+    soft_value_iteration,
+)
+from rlrun.demos import Demos
+from rlrun.envs.dynamics import TabularModel, tabular_model
+from rlrun.errors import ConfigError
+from rlrun.networks.layers import mlp
+from rlrun.networks.optim import adam
+from rlrun.transition import Spaces
+
+
+class MCEIRL(DemoLearner):
+    def __init__(
+        self, cfg: MCEIRLConfig, exploration: Any, spaces: Spaces, *, device: Any, seed: int
+    ) -> None:
+        assert isinstance(spaces.observation, gym.spaces.Discrete)
+        assert isinstance(spaces.action, gym.spaces.Discrete)
+        self.cfg = cfg
+        self.n_states, self.n_actions = int(spaces.observation.n), int(spaces.action.n)
+        self.rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        outputs = self.n_actions if cfg.reward_input == "state_action" else 1
+        # one-hot states in, float64 so occupancies match to well below the 1e-3 asked of them
+        self.reward_net = mlp(self.n_states, outputs, cfg.net_arch, "relu").double()
+        if not cfg.net_arch:  # MaxEnt IRL's linear reward starts at zero: the uniform policy
+            for p in self.reward_net.parameters():
+                torch.nn.init.zeros_(p)
+        self.optimizer = adam(self.reward_net.parameters(), cfg.learning_rate)
+        self.policy = np.full((self.n_states, self.n_actions), 1 / self.n_actions)
+        self.value = np.zeros(self.n_states)
+        self.model: TabularModel | None = None
+        self.demo: DemoStatistics | None = None
+        self.stats = LossStats()  # losses/irl_loss
+        self.gaps = LossStats()  # irl/: how far the policy's occupancy is from the demos'
+
+    def attach(self, demos: Demos, env: gym.Env, env_id: str) -> None:
+        model = tabular_model(env, env_id)
+        for name, values, n in (
+            ("observations", demos.obs, self.n_states),
+            ("actions", demos.actions, self.n_actions),
+        ):
+            if values.ndim != 1 or values.min() < 0 or values.max() >= n:
+                raise ConfigError(
+                    "demos", f"its {name} are not the {n} discrete values of {env_id}'s"
+                )
+        self.model = model
+        self.demo = demo_statistics(
+            demos, self.n_states, self.n_actions, self.cfg.gamma, self.cfg.reward_input
+        )
+
+    def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+        p = self.policy[obs]
+        if not explore:
+            return p.argmax(1)
+        return (p.cumsum(1) > self.rng.random((len(obs), 1))).argmax(1)
+
+    def _theta(self) -> torch.Tensor:
+        """The reward table: theta(s') (S,) or r(s, a) (S, A), from one-hot states."""
+        theta = self.reward_net(torch.eye(self.n_states, dtype=torch.float64))
+        return theta[:, 0] if self.cfg.reward_input == "next_state" else theta
+
+    def recovered_reward(self) -> np.ndarray:
+        with torch.no_grad():
+            return self._theta().numpy().copy()
+
+    def update(self, step: int) -> None:
+        cfg, model, demo = self.cfg, self.model, self.demo
+        assert model is not None and demo is not None, "attach() the demonstrations first"
+        theta = self._theta()
+        values = theta.detach().numpy()
+        reward = expected_reward(values, model, cfg.reward_input)
+        self.value, q = soft_value_iteration(reward, model, cfg.gamma, cfg.tolerance, v=self.value)
+        self.policy = soft_policy(q, self.value)
+        d = occupancy(self.policy, model, demo.start, cfg.gamma)
+        grad = policy_features(d, model, cfg.reward_input) - demo.features  # d loss / d theta
+        self.optimizer.zero_grad()
+        theta.backward(torch.from_numpy(grad))
+        self.optimizer.step()
+        self.stats.add(irl_loss=irl_loss(values, self.value, demo))
+        self.gaps.add(
+            feature_expectation_gap=float(np.abs(grad).max()),
+            occupancy_gap=float(np.abs(d.sum(1) - demo.occupancy.sum(1)).max()),
+        )
+
+    def pop_metrics(self) -> dict[str, float]:
+        return {**self.stats.pop(), **self.gaps.pop("irl/")}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
@@ -35,11 +36,15 @@ def compose_config(*overrides: str) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the real `rlrun` console script; the repo root is importable for tests.envs ids."""
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 300, exe: str = "rlrun"
+) -> subprocess.CompletedProcess:
+    """Run a real console script (`rlrun`, `rlrun-demos`...); the repo root is importable for
+    tests.envs ids."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    exe = Path(sys.executable).with_name("rlrun")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun"]
+    script = Path(sys.executable).with_name(exe)
+    module = {"rlrun": "rlrun", "rlrun-demos": "rlrun.demos_cli", "rlrun-eval": "rlrun.eval_cli"}
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", module[exe]]
     return subprocess.run(
         [*cmd, *args],
         check=False,
@@ -131,3 +136,33 @@ class FirstAction:
 
     def end_episodes(self, ended):
         pass
+
+
+# The shortest path across non-slippery FrozenLake 4x4 (down, down, right, down, right, right):
+# an expert whose demonstrations tests can make in milliseconds.
+FROZENLAKE_PATH = {0: 1, 4: 1, 8: 2, 9: 1, 13: 2, 14: 2}
+FROZENLAKE = ["env=frozenlake", "env.kwargs.is_slippery=false"]
+
+
+class TablePolicy(FirstAction):
+    """Deterministic play from a table of state -> action (action 0 elsewhere)."""
+
+    def __init__(self, table: dict[int, int]) -> None:
+        self.table = table
+
+    def act(self, obs, *, explore):
+        return np.array([self.table.get(int(s), 0) for s in obs], dtype=np.int64)
+
+
+@pytest.fixture(scope="session")
+def frozenlake_demos(tmp_path_factory) -> Path:
+    """10 episodes of the shortest path, recorded as rlrun-demos records a trained agent."""
+    from rlrun.demos import save_demos
+    from rlrun.demos_cli import record
+    from rlrun.envs.vector import make_vec_env
+    from rlrun.validate import validate
+
+    rc = validate(compose_config("agent=qlearning", *FROZENLAKE))
+    demos = record(TablePolicy(FROZENLAKE_PATH), make_vec_env(rc.env, 1), 10, 0, False)
+    demos.meta = {"env_id": rc.env.id, "env_kwargs": rc.env.kwargs}
+    return save_demos(tmp_path_factory.mktemp("demos") / "demos.npz", demos)

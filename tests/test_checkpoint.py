@@ -178,6 +178,7 @@ def _train(run_dir: Path, *overrides: str, interrupt_at: int | None = None):
     return trainer
 
 
+DEMOS = "{frozenlake_demos}"  # the conftest fixture's file, made for the cases that name it
 RESUME_CASES = {
     "qlearning": ["agent=qlearning", "env=frozenlake", "total_timesteps=4000"],
     "sarsa": ["agent=sarsa", "env=cliffwalking", "total_timesteps=4000"],
@@ -312,6 +313,13 @@ RESUME_CASES = {
         "env.num_envs=2",
         "total_timesteps=3000",
     ],
+    "mce_irl": [  # the optimizer's moments and the warm start of soft value iteration
+        "agent=mce_irl",
+        "env=frozenlake",
+        "env.kwargs.is_slippery=false",
+        "demos={frozenlake_demos}",
+        "total_timesteps=3000",
+    ],
     "dyna_prioritized_sweeping": [  # the priority queue at the interrupt, two envs
         "agent=prioritized_sweeping",
         "agent.planning_steps=10",
@@ -324,10 +332,13 @@ RESUME_CASES = {
 
 
 @pytest.mark.parametrize("case", list(RESUME_CASES))
-def test_interrupted_and_resumed_equals_straight(tmp_path, case):
+def test_interrupted_and_resumed_equals_straight(tmp_path, case, request):
     """N steps, a SIGINT, resume to N+M == N+M straight: same weights, evaluations and curves."""
     overrides = [
-        *RESUME_CASES[case],
+        *(
+            o.replace(DEMOS, str(request.getfixturevalue("frozenlake_demos"))) if DEMOS in o else o
+            for o in RESUME_CASES[case]
+        ),
         "eval.every_steps=500",
         "checkpoint.every_steps=1000",
         "checkpoint.save_replay_buffer=true",
@@ -348,7 +359,9 @@ def test_interrupted_and_resumed_equals_straight(tmp_path, case):
 
     want_tb = read_scalars(tmp_path / "straight")
     got_tb = read_scalars(tmp_path / "resumed")
-    episodic = "team/episodic_return" if case.startswith("marl") else "charts/episodic_return"
+    episodic = {"marl": "team/episodic_return", "mce_": "losses/irl_loss"}.get(
+        case[:4], "charts/episodic_return"
+    )
     for tag in (episodic, "eval/mean_return"):
         assert got_tb[tag] == want_tb[tag], tag
     for (

@@ -39,13 +39,6 @@ class TabularModel:
         """r(s, a): the reward's expectation over outcomes."""
         return (self.prob * self.reward).sum(-1)
 
-    def continuing(self) -> np.ndarray:
-        """P(s' | s, a) for the outcomes that do not end the episode, as an (S, A, S) array."""
-        out = np.zeros((self.n_states, self.n_actions, self.n_states))
-        s, a, _ = np.indices(self.next_state.shape)
-        np.add.at(out, (s, a, self.next_state), self.prob * ~self.terminated)
-        return out
-
 
 def model_from_p(p: dict[int, dict[int, list[tuple[Any, ...]]]]) -> TabularModel:
     """A TabularModel from Gymnasium's toy-text P table."""

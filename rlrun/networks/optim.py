@@ -15,6 +15,12 @@ def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
 
 
+def anneal_lr(optimizer: torch.optim.Optimizer, learning_rate: float, progress: float) -> None:
+    """`lr_schedule=linear`: the learning rate falls linearly to 0 over the run (progress 0..1)."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate * (1.0 - progress)
+
+
 class RMSpropTFLike(torch.optim.Optimizer):
     """RMSprop as TensorFlow (and so the A2C paper's code and SB2) computes it, which the RL
     Zoo's Atari A2C asks for: the running mean of squared gradients starts at one, not zero,

@@ -35,38 +35,52 @@ def soft_backup(reward: np.ndarray, model: TabularModel, gamma: float, v: np.nda
     return reward + gamma * future
 
 
-def soft_value_iteration(
+def transition_matrix(policy: np.ndarray, model: TabularModel) -> np.ndarray:
+    """M(s, s') = sum_a pi(a | s) P(s' | s, a) (1 - terminal): where the episode goes on to."""
+    n = model.n_states
+    weights = policy[..., None] * model.prob * ~model.terminated
+    moves = np.arange(n)[:, None, None] * n + model.next_state  # flat (s, s') of each outcome
+    return np.bincount(moves.ravel(), weights.ravel(), minlength=n * n).reshape(n, n)
+
+
+def soft_bellman(
     reward: np.ndarray,
     model: TabularModel,
     gamma: float,
     tolerance: float = 1e-10,
-    max_iterations: int = 100_000,
-    v: np.ndarray | None = None,
+    log_policy: np.ndarray | None = None,
+    max_iterations: int = 1_000,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(V, Q) of the soft Bellman equations above, iterated from `v` (zeros) until V moves less
-    than `tolerance`. Raises if that takes more than `max_iterations`."""
-    v = np.zeros(model.n_states) if v is None else v.copy()
+    """(V, Q) of the soft Bellman equations above, by soft policy iteration from `log_policy`
+    (uniform; logs, as a near-deterministic policy's small probabilities underflow): evaluate pi
+    exactly, V = sum_a pi (R - log pi) + gamma M_pi V, then improve to softmax Q, until V moves
+    less than `tolerance` (relative to its largest value). It is Newton's method on those
+    equations: a handful of linear solves, where value iteration needs thousands of sweeps at
+    gamma 0.99."""
+    n, a = reward.shape
+    log_pi = np.full((n, a), -np.log(a)) if log_policy is None else log_policy
+    v = None
     for _ in range(max_iterations):
-        q = soft_backup(reward, model, gamma, v)
+        pi = np.exp(log_pi)
+        entropy_reward = (pi * (reward - log_pi)).sum(1)
+        v_pi = np.linalg.solve(np.eye(n) - gamma * transition_matrix(pi, model), entropy_reward)
+        q = soft_backup(reward, model, gamma, v_pi)
         v_new = logsumexp(q)
-        if np.abs(v_new - v).max() < tolerance:
-            return v_new, soft_backup(reward, model, gamma, v_new)
+        log_pi = q - v_new[:, None]
+        # relative: the solves' own rounding grows with V's size
+        if v is not None and np.abs(v_new - v).max() < tolerance * (1 + np.abs(v_new).max()):
+            return v_new, q
         v = v_new
-    raise RuntimeError(f"soft value iteration did not converge in {max_iterations} sweeps")
-
-
-def soft_policy(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.exp(q - v[:, None])
+    raise RuntimeError(f"soft policy iteration did not converge in {max_iterations} steps")
 
 
 def occupancy(
     policy: np.ndarray, model: TabularModel, start: np.ndarray, gamma: float
 ) -> np.ndarray:
     """d(s, a) = sum_t gamma^t P(s_t = s, a_t = a) under `policy` from the start distribution,
-    an episode ending at a terminal outcome: rho solves rho = start + gamma M^T rho with
-    M(s, s') = sum_a pi(a | s) P(s' | s, a) (1 - terminal)."""
-    step = np.einsum("sa,sat->st", policy, model.continuing())
-    rho = np.linalg.solve(np.eye(model.n_states) - gamma * step.T, start)
+    an episode ending at a terminal outcome: rho solves rho = start + gamma M^T rho."""
+    m = transition_matrix(policy, model)
+    rho = np.linalg.solve(np.eye(model.n_states) - gamma * m.T, start)
     return rho[:, None] * policy
 
 

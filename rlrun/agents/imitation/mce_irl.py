@@ -1,7 +1,7 @@
 """Maximum-causal-entropy IRL on a tabular env with known dynamics (maths in maxent.py).
 
-Each update: the reward network's table r(s, a) -> soft value iteration (warm-started from the
-last V) -> the soft-optimal policy's occupancy d_pi -> one Adam step along d_pi - d_demo, the
+Each update: the reward network's table r(s, a) -> soft policy iteration (warm-started from the
+last policy) -> the soft-optimal policy's occupancy d_pi -> one Adam step along d_pi - d_demo, the
 loss's gradient with respect to r, pushed through the network (Wulfmeier et al. 2015's deep
 MaxEnt IRL is the same step with hidden layers). The agent acts with the current soft policy
 (sampled) or its most likely action (deterministic evaluation).
@@ -9,6 +9,7 @@ MaxEnt IRL is the same step with hidden layers). The agent acts with the current
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import gymnasium as gym
@@ -24,15 +25,20 @@ from rlrun.agents.imitation.maxent import (
     irl_loss,
     occupancy,
     policy_features,
-    soft_policy,
-    soft_value_iteration,
+    soft_bellman,
 )
 from rlrun.demos import Demos
 from rlrun.envs.dynamics import TabularModel, tabular_model
 from rlrun.errors import ConfigError
 from rlrun.networks.layers import mlp
-from rlrun.networks.optim import adam
+from rlrun.networks.optim import adam, anneal_lr
 from rlrun.transition import Spaces
+
+
+@functools.cache
+def one_hot_states(n: int) -> torch.Tensor:
+    """The reward network's inputs, made once (a fresh 500 x 500 matrix costs milliseconds)."""
+    return torch.eye(n, dtype=torch.float64)
 
 
 class MCEIRL(DemoLearner):
@@ -52,8 +58,8 @@ class MCEIRL(DemoLearner):
             for p in self.reward_net.parameters():
                 torch.nn.init.zeros_(p)
         self.optimizer = adam(self.reward_net.parameters(), cfg.learning_rate)
-        self.policy = np.full((self.n_states, self.n_actions), 1 / self.n_actions)
-        self.value = np.zeros(self.n_states)
+        self.total_updates = spaces.total_timesteps
+        self.log_policy = np.full((self.n_states, self.n_actions), -np.log(self.n_actions))
         self.model: TabularModel | None = None
         self.demo: DemoStatistics | None = None
         self.stats = LossStats()  # losses/irl_loss
@@ -75,14 +81,14 @@ class MCEIRL(DemoLearner):
         )
 
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
-        p = self.policy[obs]
+        p = np.exp(self.log_policy[obs])
         if not explore:
             return p.argmax(1)
         return (p.cumsum(1) > self.rng.random((len(obs), 1))).argmax(1)
 
     def _theta(self) -> torch.Tensor:
         """The reward table: theta(s') (S,) or r(s, a) (S, A), from one-hot states."""
-        theta = self.reward_net(torch.eye(self.n_states, dtype=torch.float64))
+        theta = self.reward_net(one_hot_states(self.n_states))
         return theta[:, 0] if self.cfg.reward_input == "next_state" else theta
 
     def recovered_reward(self) -> np.ndarray:
@@ -92,17 +98,19 @@ class MCEIRL(DemoLearner):
     def update(self, step: int) -> None:
         cfg, model, demo = self.cfg, self.model, self.demo
         assert model is not None and demo is not None, "attach() the demonstrations first"
+        if cfg.lr_schedule == "linear":
+            anneal_lr(self.optimizer, cfg.learning_rate, (step - 1) / self.total_updates)
         theta = self._theta()
         values = theta.detach().numpy()
         reward = expected_reward(values, model, cfg.reward_input)
-        self.value, q = soft_value_iteration(reward, model, cfg.gamma, cfg.tolerance, v=self.value)
-        self.policy = soft_policy(q, self.value)
-        d = occupancy(self.policy, model, demo.start, cfg.gamma)
+        v, q = soft_bellman(reward, model, cfg.gamma, cfg.tolerance, self.log_policy)
+        self.log_policy = q - v[:, None]
+        d = occupancy(np.exp(self.log_policy), model, demo.start, cfg.gamma)
         grad = policy_features(d, model, cfg.reward_input) - demo.features  # d loss / d theta
         self.optimizer.zero_grad()
         theta.backward(torch.from_numpy(grad))
         self.optimizer.step()
-        self.stats.add(irl_loss=irl_loss(values, self.value, demo))
+        self.stats.add(irl_loss=irl_loss(values, v, demo))
         self.gaps.add(
             feature_expectation_gap=float(np.abs(grad).max()),
             occupancy_gap=float(np.abs(d.sum(1) - demo.occupancy.sum(1)).max()),

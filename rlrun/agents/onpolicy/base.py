@@ -22,7 +22,7 @@ from rlrun.errors import ConfigError
 from rlrun.maths import compute_gae
 from rlrun.networks.encoders import make_encoder
 from rlrun.networks.heads import ActorCritic
-from rlrun.networks.optim import RMSpropTFLike, adam, optimizer_step
+from rlrun.networks.optim import RMSpropTFLike, adam, anneal_lr, optimizer_step
 from rlrun.normalize import ObsNormalizer, RewardScaler
 from rlrun.transition import Spaces, Transition
 
@@ -150,8 +150,7 @@ class OnPolicyAgent(Agent):
             return
         progress = min(step / self.total_timesteps, 1.0)
         if self.cfg.lr_schedule == "linear":
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.cfg.learning_rate * (1.0 - progress)
+            anneal_lr(self.optimizer, self.cfg.learning_rate, progress)
         self.train(self.rollout(), progress)
         self.buffer.pos = 0
 

@@ -68,14 +68,37 @@ class Demos:
         return np.add.reduceat(self.rewards, self.starts) if len(self.rewards) else np.zeros(0)
 
 
-def save_demos(path: Path, demos: Demos) -> Path:
-    """Write `demos` to `path` (atomically: a reader never sees half a file)."""
-    meta = {"format": FORMAT, "version": VERSION, **demos.meta}
+def write_arrays(path: Path, fmt: str, meta: dict[str, Any], arrays: dict[str, Any]) -> Path:
+    """`arrays` and the JSON `meta` (with format and version) as an npz, written atomically (a
+    reader never sees half a file)."""
+    meta = {"format": fmt, "version": VERSION, **meta}
     with atomic_file(path, "wb") as f:
-        np.savez_compressed(
-            f, **{name: getattr(demos, name) for name in ARRAYS}, meta=np.array(json.dumps(meta))
-        )
+        np.savez_compressed(f, **arrays, meta=np.array(json.dumps(meta)))
     return path
+
+
+def read_arrays(
+    path: Path, fmt: str, names: tuple[str, ...], key: str
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(meta, arrays) of a file `write_arrays` wrote in format `fmt`, or a one-line error under
+    `key` saying what is wrong with it."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {name: data[name] for name in names}
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(key, f"{path}: not an {fmt} file ({e})") from None
+    if meta.get("format") != fmt or meta.get("version") != VERSION:
+        raise ConfigError(
+            key,
+            f"{path}: format {meta.get('format')!r} version {meta.get('version')!r}; "
+            f"this rlrun reads {fmt} version {VERSION}",
+        )
+    return meta, arrays
+
+
+def save_demos(path: Path, demos: Demos) -> Path:
+    return write_arrays(path, FORMAT, demos.meta, {n: getattr(demos, n) for n in ARRAYS})
 
 
 def load_demos(path: str | Path, key: str = "demos") -> Demos:
@@ -85,18 +108,7 @@ def load_demos(path: str | Path, key: str = "demos") -> Demos:
         raise ConfigError(
             key, f"{path}: no such file; record one with rlrun-demos <run_dir> episodes=N"
         )
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {name: data[name] for name in ARRAYS}
-    except (OSError, ValueError, KeyError) as e:
-        raise ConfigError(key, f"{path}: not an {FORMAT} file ({e})") from None
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-        raise ConfigError(
-            key,
-            f"{path}: format {meta.get('format')!r} version {meta.get('version')!r}; "
-            f"this rlrun reads {FORMAT} version {VERSION}",
-        )
+    meta, arrays = read_arrays(path, FORMAT, ARRAYS, key)
     demos = Demos(**arrays, meta=meta)
     if not len(demos.rewards) or not (demos.terminated[-1] or demos.truncated[-1]):
         raise ConfigError(key, f"{path}: holds no whole episode")
@@ -122,10 +134,7 @@ class RecoveredReward:
 
 
 def save_reward(path: Path, reward: RecoveredReward) -> Path:
-    meta = {"format": REWARD_FORMAT, "version": VERSION, **reward.meta}
-    with atomic_file(path, "wb") as f:
-        np.savez(f, reward=reward.table, meta=np.array(json.dumps(meta)))
-    return path
+    return write_arrays(path, REWARD_FORMAT, reward.meta, {"reward": reward.table})
 
 
 def load_reward(path: str | Path, key: str = "reward") -> RecoveredReward:
@@ -138,19 +147,8 @@ def load_reward(path: str | Path, key: str = "reward") -> RecoveredReward:
             f"{file}: no such file; give an inverse-RL run's directory (e.g. an agent=mce_irl "
             f"run, which writes {REWARD_FILE}) or the file itself",
         )
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            table = data["reward"]
-    except (OSError, ValueError, KeyError) as e:
-        raise ConfigError(key, f"{file}: not an {REWARD_FORMAT} file ({e})") from None
-    if meta.get("format") != REWARD_FORMAT or meta.get("version") != VERSION:
-        raise ConfigError(
-            key,
-            f"{file}: format {meta.get('format')!r} version {meta.get('version')!r}; "
-            f"this rlrun reads {REWARD_FORMAT} version {VERSION}",
-        )
-    return RecoveredReward(table, meta)
+    meta, arrays = read_arrays(file, REWARD_FORMAT, ("reward",), key)
+    return RecoveredReward(arrays["reward"], meta)
 
 
 def check_source_env(meta: dict[str, Any], env_id: str, kwargs: dict[str, Any], key: str) -> None:

@@ -34,15 +34,22 @@ class MCEIRLConfig(AgentConfig):
     one-hot states (MaxEnt IRL); hidden layers make it deep MaxEnt IRL (Wulfmeier et al. 2015).
     One update = one gradient step; `total_timesteps` counts them."""
 
-    # Demonstrations of a deterministic expert have their optimum at infinitely large rewards:
-    # big steps get there, the linear decay stops them overshooting a stochastic expert's.
-    learning_rate: float = param(1.0, gt=0)
+    # Adam's. null: 1.0 for the linear reward, 0.01 with hidden layers (1.0 kills their units).
+    # A deterministic expert's optimum lies at infinitely large rewards: big steps get there,
+    # and the linear decay stops them overshooting a stochastic expert's.
+    learning_rate: float | None = param(None, gt=0)
     lr_schedule: str = param("linear", choices=("constant", "linear"))  # linear: to 0 at the end
     gamma: float = param(0.99, ge=0, le=0.9999)  # < 1: occupancies are finite
     reward_input: str = param("next_state", choices=REWARD_INPUTS)
     net_arch: list[int] = field(default_factory=list, metadata={"gt": 0})
     # soft policy iteration stops once V moves less than this times its size
     tolerance: float = param(1e-10, gt=0)
+
+    @property
+    def adam_lr(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 0.01 if self.net_arch else 1.0
 
     def check(self, run: RunConfig) -> list[str]:
         if run.demos is None:

@@ -57,7 +57,7 @@ class MCEIRL(DemoLearner):
         if not cfg.net_arch:  # MaxEnt IRL's linear reward starts at zero: the uniform policy
             for p in self.reward_net.parameters():
                 torch.nn.init.zeros_(p)
-        self.optimizer = adam(self.reward_net.parameters(), cfg.learning_rate)
+        self.optimizer = adam(self.reward_net.parameters(), cfg.adam_lr)
         self.total_updates = spaces.total_timesteps
         self.log_policy = np.full((self.n_states, self.n_actions), -np.log(self.n_actions))
         self.model: TabularModel | None = None
@@ -99,7 +99,7 @@ class MCEIRL(DemoLearner):
         cfg, model, demo = self.cfg, self.model, self.demo
         assert model is not None and demo is not None, "attach() the demonstrations first"
         if cfg.lr_schedule == "linear":
-            anneal_lr(self.optimizer, cfg.learning_rate, (step - 1) / self.total_updates)
+            anneal_lr(self.optimizer, cfg.adam_lr, (step - 1) / self.total_updates)
         theta = self._theta()
         values = theta.detach().numpy()
         reward = expected_reward(values, model, cfg.reward_input)

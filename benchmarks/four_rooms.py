@@ -44,17 +44,18 @@ COMMON = [
 ]
 
 
-def lengths(agent: str, seeds: int, episodes: int, budget: int, out: Path) -> np.ndarray:
-    """[seed, episode] steps of each of the first `episodes` training episodes."""
-    rlrun("-m", f"agent={agent}", *COMMON, f"total_timesteps={budget}",
-          f"seed=range({seeds})", f"hydra.sweep.dir={out}")  # fmt: skip
+def lengths(overrides: list[str], seeds: int, episodes: int, budget: int, out: Path) -> np.ndarray:
+    """[seed, episode] steps of each of the first `episodes` training episodes of
+    `rlrun -m <overrides> seed=range(seeds)`."""
+    rlrun("-m", *overrides, f"total_timesteps={budget}", f"seed=range({seeds})",
+          f"hydra.sweep.dir={out}")  # fmt: skip
     jobs = sorted(
         (p.parents[1] for p in out.glob("*/.hydra/config.yaml")),
         key=lambda p: yaml.safe_load((p / ".hydra" / "config.yaml").read_text())["seed"],
     )
     curves = [episodes_of(job)[1][:episodes] for job in jobs]
     short = [len(c) for c in curves if len(c) < episodes]
-    assert not short, f"{agent}: a job ended within {short} episodes; raise the budget"
+    assert not short, f"{overrides}: a job ended within {short} episodes; raise the budget"
     return np.array(curves)
 
 
@@ -88,7 +89,13 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         results = {
-            agent: lengths(agent, args.seeds, args.episodes, args.budget, Path(tmp) / agent)
+            agent: lengths(
+                [f"agent={agent}", *COMMON],
+                args.seeds,
+                args.episodes,
+                args.budget,
+                Path(tmp) / agent,
+            )
             for agent in LEARNERS
         }
     flat = results["qlearning"].mean(axis=1)

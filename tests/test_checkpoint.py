@@ -313,6 +313,12 @@ RESUME_CASES = {
         "env.num_envs=2",
         "total_timesteps=3000",
     ],
+    "option_critic": [  # each env's running option and its length so far, the learned options
+        "agent=option_critic",
+        "env=four_rooms",
+        "env.num_envs=2",
+        "total_timesteps=3000",
+    ],
     "mce_irl": [  # the optimizer's moments and the warm start of soft value iteration
         "agent=mce_irl",
         "env=frozenlake",

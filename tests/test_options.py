@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from rlrun.agents.hierarchical.config import IntraOptionQLearningConfig, SMDPQLearningConfig
+from rlrun.agents.hierarchical.config import (
+    IntraOptionQLearningConfig,
+    OptionCriticConfig,
+    SMDPQLearningConfig,
+)
+from rlrun.agents.hierarchical.option_critic import OptionCritic
 from rlrun.agents.hierarchical.options_q import IntraOptionQLearning, SMDPQLearning
 from rlrun.envs.four_rooms import FourRooms, hallway_options, state_index
 from rlrun.envs.options import MOVES, OptionSet
@@ -189,3 +194,79 @@ def test_a_bad_options_path_from_the_command_line_is_one_line(tmp_path):
     )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
     assert "hallway_options gives options over 104 states but this env has 16" in proc.stderr
+
+
+def option_critic(**kwargs):
+    cfg = OptionCriticConfig(
+        learning_rate=0.5, gamma=0.9, n_options=2, intra_lr=0.25, termination_lr=0.25,
+        temperature=1.0, **kwargs,
+    )  # fmt: skip
+    greedy = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=0.0, end=0.0)
+    return OptionCritic(cfg, greedy, Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100))
+
+
+def test_option_critic_updates_critic_actor_and_termination_by_hand():
+    agent = option_critic(deliberation_cost=0.1)
+    agent.q[0] = [0.2, 0.0]  # Q(s, o)
+    agent.q[1] = [0.4, 1.0]
+    agent.q_action[0 * 2 + 0, RIGHT] = 0.6  # Q(0, o=0, right)
+    assert agent.act(np.array([0]), explore=True).shape == (1,)  # greedy: option 0
+    assert agent.running.tolist() == [0]
+    agent.observe(step(0, RIGHT, 1.0, 1), 1)
+    # beta_0(1) = sigmoid(0) = 1/2: U = 0.5 * 0.4 + 0.5 * max(0.4, 1.0) = 0.7; target 1.63
+    assert agent.q[0, 0] == pytest.approx(0.2 + 0.5 * (1.63 - 0.2))
+    assert agent.q_action[0, RIGHT] == pytest.approx(0.6 + 0.5 * (1.63 - 0.6))
+    # actor: advantage Q(0, 0, right) - Q(0, 0) = 0.4 before the update, pi = (1/2, 1/2):
+    # theta += 0.25 * 0.4 * (onehot(right) - pi)
+    np.testing.assert_allclose(agent.preferences[0, 0], [-0.05, 0.05])
+    np.testing.assert_allclose(agent.preferences[1], 0.0)  # the other option: untouched
+    # termination: Q(1, 0) - V(1) + xi = 0.4 - 1.0 + 0.1 = -0.5 < 0, so ending option 0 in
+    # state 1 is better and beta rises: vartheta -= 0.25 * (1/2 * 1/2) * -0.5
+    assert agent.termination_logits[0, 1] == pytest.approx(0.03125)
+    assert agent.running.tolist() in ([0], [-1])  # ended with probability 1/2
+
+    agent.running[:] = 0
+    agent.q[2] = [9.0, 9.0]  # after a terminal step nothing is bootstrapped
+    agent.observe(step(1, LEFT, 2.0, 2, terminated=True), 2)
+    assert agent.q[1, 0] == pytest.approx(0.4 + 0.5 * (2.0 - 0.4))
+    assert agent.termination_logits[0, 2] == 0.0  # no termination update past the end
+    assert agent.running.tolist() == [-1]
+
+
+def test_option_critic_plays_the_greedy_option_until_it_likely_ends():
+    agent = option_critic()
+    agent.q[:, 1] = 1.0  # option 1 is greedy everywhere
+    agent.preferences[1, :, LEFT] = 1.0
+    agent.termination_logits[1] = [-5.0, -5.0, 5.0]  # ends in state 2 only
+    agent.preferences[0, :, RIGHT] = 1.0
+    agent.end_episodes(np.ones(1, dtype=bool))
+    assert agent.act(np.array([0]), explore=False).tolist() == [LEFT]
+    agent.q[1, 0] = 2.0  # option 0 is now greedy in 1, but option 1 has not ended
+    assert agent.act(np.array([1]), explore=False).tolist() == [LEFT]
+    agent.q[2, 0] = 2.0
+    assert agent.act(np.array([2]), explore=False).tolist() == [RIGHT]  # ended: option 0
+
+
+def test_option_critic_reaches_the_hallway_goal(tmp_path):
+    run_dir = tmp_path / "run"
+    scalars = run_ok(
+        "agent=option_critic", "env=four_rooms", "total_timesteps=30000",
+        "eval.every_steps=10000", "eval.episodes=20", "logger.progress=false",
+        run_dir=run_dir,
+    )  # fmt: skip
+    tags = {"charts/option_length", "options/0/usage", "options/3/termination", "options/1/length"}
+    assert tags <= set(scalars)
+    usage = sum(scalars[f"options/{k}/usage"][-1][1] for k in range(4))
+    assert usage == pytest.approx(1.0)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["final_eval"]["mean_return"] == 1.0
+    assert summary["final_eval"]["mean_length"] < 40  # about 15 steps from a random start
+
+
+def test_four_rooms_goal_moves_after_so_many_episodes():
+    env = FourRooms(goal_moves_to=[10, 9], goal_moves_after=2)
+    for goal in ([7, 9], [7, 9], [10, 9], [10, 9]):
+        env.reset(seed=0)
+        assert env.cells[env.goal].tolist() == goal
+    with pytest.raises(ValueError, match="goal_moves_to and goal_moves_after together"):
+        FourRooms(goal_moves_after=3)

@@ -6,7 +6,9 @@ agent's free cell in row-major order; actions 0 up, 1 down, 2 left, 3 right move
 the intended direction with probability 2/3 and in each of the other three with 1/9 (`slip`,
 1/3, split evenly); a move into a wall leaves it where it is. Reaching the goal (the east
 hallway by default, G1 of the paper's figure) gives reward 1 and ends the episode; every other
-step gives 0. Each episode starts in a uniformly random free cell other than the goal.
+step gives 0. Each episode starts in a uniformly random free cell other than the goal. With
+`goal_moves_to=[row, col]` and `goal_moves_after=N`, the goal moves there once N episodes have
+begun (Bacon et al. 2017's test of how fast learned options adapt).
 
 `hallway_options()` gives the paper's eight hallway options: two per room, each taking the
 agent from anywhere in its room to one of the room's hallways (`agent.options` of the options
@@ -64,16 +66,23 @@ class FourRooms(gym.Env):
         goal: tuple[int, int] | list[int] = EAST_HALLWAY,
         slip: float = 1 / 3,
         render_mode: str | None = None,
+        goal_moves_to: tuple[int, int] | list[int] | None = None,
+        goal_moves_after: int | None = None,
     ) -> None:
         self.free = free_cells()
         self.state_of = state_index()
         self.cells = np.array(list(self.state_of))  # state -> (row, col)
-        goal = (int(goal[0]), int(goal[1]))
-        if goal not in self.state_of:
-            raise ValueError(f"goal {list(goal)} is a wall or off the grid; e.g. [7, 9]")
         if not 0.0 <= slip <= 1.0:
             raise ValueError(f"slip is a probability, got {slip}")
-        self.goal = self.state_of[goal]
+        if (goal_moves_to is None) != (goal_moves_after is None):
+            raise ValueError("give goal_moves_to and goal_moves_after together, or neither")
+        self.goal = self.cell_state(goal, "goal")
+        # Bacon et al. (2017): after so many episodes the goal moves (to the lower right room)
+        self.next_goal = (
+            None if goal_moves_to is None else self.cell_state(goal_moves_to, "goal_moves_to")
+        )
+        self.goal_moves_after = goal_moves_after
+        self.episodes = 0  # begun in this copy of the env
         self.slip = slip
         self.render_mode = render_mode
         self.observation_space = gym.spaces.Discrete(len(self.cells))
@@ -84,9 +93,18 @@ class FourRooms(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
+        if self.next_goal is not None and self.episodes == self.goal_moves_after:
+            self.goal = self.next_goal
+        self.episodes += 1
         starts = np.delete(np.arange(len(self.cells)), self.goal)
         self.state = int(self.np_random.choice(starts))
         return self.state, {}
+
+    def cell_state(self, cell: tuple[int, int] | list[int], name: str) -> int:
+        rc = (int(cell[0]), int(cell[1]))
+        if rc not in self.state_of:
+            raise ValueError(f"{name} {list(rc)} is a wall or off the grid; e.g. [7, 9]")
+        return self.state_of[rc]
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         action = int(action)

@@ -46,3 +46,33 @@ class IntraOptionQLearningConfig(OptionsConfig):
     """Intra-option Q-learning (SPS99 section 6): after every step (s, a, r, s'), each option o
     that could have taken a in s learns Q(s, o) += lr (r + gamma U(s', o) - Q(s, o)), with
     U(s', o) = (1 - beta_o(s')) Q(s', o) + beta_o(s') max_o' Q(s', o')."""
+
+
+# The four-rooms code of the option-critic paper (Bacon, Harb & Precup 2017), as public
+# reproductions of it carry its defaults: epsilon 0.01 over options, constant.
+OPTION_CRITIC_EPSILON = {"schedule": "constant", "start": 0.01, "end": 0.01}
+
+
+@register_tabular(
+    "option_critic",
+    "rlrun.agents.hierarchical.option_critic:OptionCritic",
+    OPTION_CRITIC_EPSILON,
+    EXPLORATIONS,
+)
+@dataclass
+class OptionCriticConfig(TabularConfig):
+    """Tabular option-critic (Bacon, Harb & Precup 2017): `n_options` options learned end to end,
+    each a softmax policy over actions (preferences / `temperature`) and a sigmoid termination,
+    chosen epsilon-greedily by Q(s, o). Critic: intra-option Q-learning of Q(s, o) and Q(s, o, a)
+    at `learning_rate`; intra-option policy gradient at `intra_lr` (with Q(s, o) as baseline);
+    termination gradient at `termination_lr` along -(Q(s', o) - V(s') + `deliberation_cost`).
+    One option that never ends is flat actor-critic (`n_options=1`)."""
+
+    learning_rate: float = param(0.5, gt=0, le=1)  # the critic's
+    gamma: float = param(0.99, ge=0, le=1)
+    n_options: int = param(4, gt=0)
+    intra_lr: float = param(0.25, gt=0)
+    termination_lr: float = param(0.25, ge=0)  # 0: the terminations stay at 1/2
+    temperature: float = param(0.01, gt=0)
+    deliberation_cost: float = 0.0  # xi: > 0 favours longer options (Harb et al. 2018)
+    baseline: bool = True

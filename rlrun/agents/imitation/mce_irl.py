@@ -30,6 +30,7 @@ from rlrun.agents.imitation.maxent import (
 from rlrun.demos import Demos
 from rlrun.envs.dynamics import TabularModel, tabular_model
 from rlrun.errors import ConfigError
+from rlrun.exploration.strategies import sample_categorical
 from rlrun.networks.layers import mlp
 from rlrun.networks.optim import adam, anneal_lr
 from rlrun.transition import Spaces
@@ -84,7 +85,7 @@ class MCEIRL(DemoLearner):
         p = np.exp(self.log_policy[obs])
         if not explore:
             return p.argmax(1)
-        return (p.cumsum(1) > self.rng.random((len(obs), 1))).argmax(1)
+        return sample_categorical(p, self.rng)
 
     def _theta(self) -> torch.Tensor:
         """The reward table: theta(s') (S,) or r(s, a) (S, A), from one-hot states."""

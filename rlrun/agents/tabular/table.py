@@ -13,6 +13,32 @@ from rlrun.exploration.strategies import Strategy
 from rlrun.transition import Spaces
 
 
+def step_towards(
+    table: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    target: np.ndarray,
+    lr: float | np.ndarray,
+    distinct: bool = False,
+) -> np.ndarray:
+    """table[row, col] += lr * (target - table[row, col]) for each env's transition, one after
+    another where several envs updated the same entry in this step: each update stays a convex
+    step towards its target (all at once, k updates of one entry would step k x lr).
+    `distinct`: the caller knows no two envs share an entry (no sort to find out). Returns the
+    TD errors."""
+    pairs = rows * table.shape[1] + cols
+    if distinct or len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):
+        td_error = target - table[rows, cols]
+        table[rows, cols] += lr * td_error
+        return td_error
+    lrs = np.broadcast_to(lr, pairs.shape)
+    td_error = np.empty(len(pairs))
+    for i in range(len(pairs)):
+        td_error[i] = target[i] - table[rows[i], cols[i]]
+        table[rows[i], cols[i]] += lrs[i] * td_error[i]
+    return td_error
+
+
 class ValueTable(Agent):
     """Q[row, action] in numpy, with the strategy that acts on it. The strategy is built for
     Discrete(rows) observations, so what it keeps per state (UCB's counts, Thompson's posteriors)
@@ -52,20 +78,8 @@ class ValueTable(Agent):
         lr: float | np.ndarray,
         distinct: bool = False,
     ) -> None:
-        """Q(row, a) += lr * (target - Q(row, a)) for each env's transition, one after another
-        where several envs updated the same pair in this step: each update stays a convex step
-        towards its target (all at once, k updates of one pair would step k x lr). `distinct`:
-        the caller knows no two envs share a pair (no sort to find out)."""
-        pairs = rows * self.q.shape[1] + action
-        if distinct or len(pairs) == 1 or len(np.unique(pairs)) == len(pairs):
-            td_error = target - self.q[rows, action]
-            self.q[rows, action] += lr * td_error
-        else:
-            lrs = np.broadcast_to(lr, pairs.shape)
-            td_error = np.empty(len(pairs))
-            for i in range(len(pairs)):
-                td_error[i] = target[i] - self.q[rows[i], action[i]]
-                self.q[rows[i], action[i]] += lrs[i] * td_error[i]
+        """Q(row, a) += lr * (target - Q(row, a)) for each env's transition (`step_towards`)."""
+        td_error = step_towards(self.q, rows, action, target, lr, distinct)
         self._td_sq_sum += float(np.dot(td_error, td_error))
         self._q_sum += float(self.q[rows, action].sum())
         self._count += len(td_error)

@@ -185,10 +185,11 @@ def check_multiagent(run: RunConfig) -> None:
 
 
 def check_offline(run: RunConfig) -> None:
-    """`demos=` only for a learner that takes demonstrations, which learns from nothing else."""
+    """`demos=` only for a learner that takes demonstrations; one that learns from them alone
+    (the offline loop) takes no reward or bonus either."""
     runner = AGENTS[run.agent.name].runner
-    if run.demos is not None and runner != "offline":
-        takers = sorted(name for name, cls in AGENTS.items() if cls.runner == "offline")
+    if run.demos is not None and not AGENTS[run.agent.name].takes_demos:
+        takers = sorted(name for name, cls in AGENTS.items() if cls.takes_demos)
         raise ConfigError(
             "demos",
             f"agent '{run.agent.name}' does not learn from demonstrations; drop demos= or "

@@ -78,6 +78,7 @@ class AgentConfig(ComponentConfig):
     default_exploration: ClassVar[dict[str, Any]]
     runner: ClassVar[str]  # the loop that drives it (RUNNERS)
     uses_encoder: ClassVar[bool]  # whether `encoder=` means anything to it (networks do)
+    takes_demos: ClassVar[bool] = False  # learns from `demos=` (rlrun/agents/imitation/)
     # multi-agent envs: one learner for all agents (their observations tagged with the agent)
     share_parameters: bool = False
 

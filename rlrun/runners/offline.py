@@ -1,8 +1,8 @@
-"""The offline loop: an agent that learns from demonstrations (`demos=<file>`) takes one update
-per step and never an env step; evaluation (on the env, with its own reward), logging,
-checkpoints, resume and signals are the online loop's. An inverse-RL learner's recovered reward
-is written to <run_dir>/reward.npz at every evaluation (the last one is the run's result) and
-shown as an image for grid envs."""
+"""The offline loop: an agent that learns from demonstrations alone (`demos=<file>`, attached as
+the online loop attaches them) takes one update per step and never an env step; evaluation (on
+the env, with its own reward), logging, checkpoints, resume and signals are the online loop's.
+An inverse-RL learner's recovered reward is written to <run_dir>/reward.npz at every evaluation
+(the last one is the run's result) and shown as an image for grid envs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from rlrun.agents.base import DemoLearner
 from rlrun.config.run import RunConfig
-from rlrun.demos import REWARD_FILE, RecoveredReward, check_source_env, load_demos, save_reward
+from rlrun.demos import REWARD_FILE, RecoveredReward, save_reward
 from rlrun.envs.dynamics import grid_shape
 from rlrun.envs.vector import make_env
 from rlrun.runners.base import EvalResult, Services
@@ -25,13 +25,9 @@ class OfflineRunner(OnlineRunner):
 
     @classmethod
     def build(cls, rc: RunConfig, device: Any, services: Services) -> OfflineRunner:
-        runner = super().build(rc, device, services)
-        assert isinstance(runner, OfflineRunner) and isinstance(runner.agent, DemoLearner)
-        demos = load_demos(rc.demos or "")
-        check_source_env(demos.meta, rc.env.id, rc.env.kwargs, "demos")
-        env = make_env(rc.env)
-        runner.agent.attach(demos, env, rc.env.id)
-        runner.grid = grid_shape(env)
+        runner = super().build(rc, device, services)  # the demonstrations attached
+        assert isinstance(runner, OfflineRunner)
+        runner.grid = grid_shape(make_env(rc.env))
         return runner
 
     def _step(self) -> None:

@@ -20,7 +20,14 @@ import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
-from rlrun.agents.base import BONUS_STREAM, Agent, check_compatible, make_agent, stream_seed
+from rlrun.agents.base import (
+    BONUS_STREAM,
+    Agent,
+    DemoLearner,
+    check_compatible,
+    make_agent,
+    stream_seed,
+)
 from rlrun.checkpoint import (
     STRUCTURE,
     NotCapturable,
@@ -35,11 +42,12 @@ from rlrun.checkpoint import (
     set_global_rng_state,
 )
 from rlrun.config.run import RunConfig
-from rlrun.demos import RecoveredReward, check_source_env, load_reward
+from rlrun.demos import RecoveredReward, check_source_env, load_demos, load_reward
 from rlrun.envs.vector import (
     episode_metrics,
     finished,
     frame_stack,
+    make_env,
     make_vec_env,
     true_next_obs,
 )
@@ -150,6 +158,11 @@ class OnlineRunner:
             )
         )
         runner = cls(rc, agent, env, eval_env, services, bonus)
+        if rc.demos is not None:
+            assert isinstance(agent, DemoLearner)  # validate: demos only for those
+            demos = load_demos(rc.demos)
+            check_source_env(demos.meta, rc.env.id, rc.env.kwargs, "demos")
+            agent.attach(demos, make_env(rc.env), rc.env.id)
         if rc.reward is not None:
             runner.learned_reward = recovered_reward(rc, env)
         return runner

@@ -12,6 +12,7 @@ import torch
 
 from rlrun.agents.continuous.config import SACConfig
 from rlrun.agents.offpolicy import ContinuousOffPolicyAgent, crossed
+from rlrun.buffers import ReplayBatch
 from rlrun.maths import td_target
 from rlrun.networks.heads import SquashedGaussianActor, VectorizedCritic
 from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
@@ -90,10 +91,14 @@ class SAC(ContinuousOffPolicyAgent):
             self.exploration, self.collected = None, 0
         super().update(step)
 
+    def training_batch(self) -> ReplayBatch:
+        """A batch to learn from: replay's (GAIL gives it the discriminator's rewards)."""
+        return self.buffer.get(self.buffer.sample_indices(self.cfg.batch_size, self.rng))
+
     def train(self, gradient_steps: int) -> None:
         cfg = self.cfg
         for _ in range(gradient_steps):
-            batch = self.buffer.get(self.buffer.sample_indices(cfg.batch_size, self.rng))
+            batch = self.training_batch()
             # gSDE: one matrix per gradient step, the actions reparameterised through it
             matrix = self.actor.sde_matrices((), self.generator) if cfg.use_sde else None
             action, logp = self.actor.sample(batch.obs, self.generator, matrix)

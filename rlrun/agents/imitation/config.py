@@ -4,9 +4,10 @@ path). They run in the offline loop (rlrun/runners/offline.py) and need `demos=<
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from rlrun.config.fields import param
+from rlrun.agents.continuous.config import SACConfig
+from rlrun.config.fields import ACTIVATIONS, param
 from rlrun.config.registry import AgentConfig, register_agent
 from rlrun.errors import ConfigError
 
@@ -51,11 +52,45 @@ class MCEIRLConfig(AgentConfig):
             return self.learning_rate
         return 0.01 if self.net_arch else 1.0
 
+    takes_demos: ClassVar[bool] = True
+
     def check(self, run: RunConfig) -> list[str]:
-        if run.demos is None:
-            raise ConfigError(
-                "demos",
-                f"agent={self.name} learns from demonstrations: record them with "
-                "rlrun-demos <run_dir> episodes=N, then pass demos=<run_dir>/demos.npz",
-            )
+        require_demos(self.name, run)
         return []
+
+
+def require_demos(name: str, run: RunConfig) -> None:
+    if run.demos is None:
+        raise ConfigError(
+            "demos",
+            f"agent={name} learns from demonstrations: record them with "
+            "rlrun-demos <run_dir> episodes=N, then pass demos=<run_dir>/demos.npz",
+        )
+
+
+@register_agent(
+    "gail",
+    impl="rlrun.agents.imitation.gail:GAIL",
+    actions={"box"},
+    observations={"box"},
+    explorations=("policy",),
+    default_exploration={},
+    uses_encoder=False,
+)
+@dataclass
+class GAILConfig(SACConfig):
+    """Adversarial imitation (GAIL, Ho & Ermon 2016) off-policy, on SAC, as in
+    Discriminator-Actor-Critic (Kostrikov et al. 2019): a discriminator D(s, a) learns to tell
+    the demonstrations from replay (cross-entropy, with a gradient penalty on interpolates), and
+    SAC learns from its reward log D - log(1 - D) instead of the env's. One discriminator step
+    per SAC gradient step. DAC's discriminator: two tanh layers of 100, Adam 1e-3, penalty 10."""
+
+    takes_demos: ClassVar[bool] = True
+    disc_net_arch: list[int] = field(default_factory=lambda: [100, 100], metadata={"gt": 0})
+    disc_activation: str = param("tanh", choices=ACTIVATIONS)
+    disc_learning_rate: float = param(1e-3, gt=0)
+    disc_gradient_penalty: float = param(10.0, ge=0)
+
+    def check(self, run: RunConfig) -> list[str]:
+        require_demos(self.name, run)
+        return super().check(run)

@@ -156,11 +156,17 @@ def check_multiagent(run: RunConfig) -> None:
         return
     if importlib.util.find_spec("pettingzoo") is None:
         raise ConfigError("env.api", 'multi-agent envs need PettingZoo: pip install -e ".[marl]"')
-    if AGENTS[run.agent.name].runner != "online":
+    schema = AGENTS[run.agent.name]
+    if schema.runner != "online" or schema.takes_demos:
+        does = (
+            "learns from demonstrations"
+            if schema.takes_demos
+            else f"runs in the {schema.runner} loop"
+        )
         raise ConfigError(
             "agent",
-            f"agent '{run.agent.name}' runs in the {AGENTS[run.agent.name].runner} loop; "
-            "multi-agent envs take agents such as qlearning, dqn, ppo or sac",
+            f"agent '{run.agent.name}' {does}; multi-agent envs take agents such as qlearning, "
+            "dqn, ppo or sac",
         )
     if run.agent.share_parameters and run.agents:
         raise ConfigError(

@@ -166,3 +166,29 @@ def frozenlake_demos(tmp_path_factory) -> Path:
     demos = record(TablePolicy(FROZENLAKE_PATH), make_vec_env(rc.env, 1), 10, 0, False)
     demos.meta = {"env_id": rc.env.id, "env_kwargs": rc.env.kwargs}
     return save_demos(tmp_path_factory.mktemp("demos") / "demos.npz", demos)
+
+
+class SwingUp(FirstAction):
+    """Pendulum's expert by hand: pump energy until near the top, then hold it there (PD);
+    about -150 an episode, as a trained SAC."""
+
+    def act(self, obs, *, explore):
+        cos, sin, speed = obs[:, 0], obs[:, 1], obs[:, 2]
+        hold = -10.0 * np.arctan2(sin, cos) - 2.0 * speed
+        energy = 0.5 * speed**2 + 10.0 * (cos - 1.0)  # 0: at rest at the top
+        pump = 2.0 * np.sign(speed) * np.where(energy < 0, 1.0, -1.0)
+        return np.clip(np.where(cos > 0.85, hold, pump), -2.0, 2.0)[:, None].astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def pendulum_demos(tmp_path_factory) -> Path:
+    """10 episodes of the hand-made swing-up, recorded as rlrun-demos records an agent."""
+    from rlrun.demos import save_demos
+    from rlrun.demos_cli import record
+    from rlrun.envs.vector import make_vec_env
+    from rlrun.validate import validate
+
+    rc = validate(compose_config("agent=sac", "env=pendulum"))
+    demos = record(SwingUp(), make_vec_env(rc.env, 1), 10, 0, False)
+    demos.meta = {"env_id": rc.env.id, "env_kwargs": rc.env.kwargs}
+    return save_demos(tmp_path_factory.mktemp("demos") / "pendulum.npz", demos)

@@ -43,7 +43,7 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
         check_multiagent_pair(agent_name, env_name)
         return
     overrides = [f"agent={agent_name}", f"env={env_name}"]
-    if AGENTS[agent_name].runner == "offline":  # learns from demonstrations, so needs them
+    if AGENTS[agent_name].takes_demos:  # learns from demonstrations, so needs them
         with pytest.raises(ConfigError, match=r"^demos: agent=\w+ learns from demonstrations"):
             validate(compose_config(*overrides))
         overrides.append("demos=demos.npz")
@@ -95,8 +95,10 @@ def check_multiagent_pair(agent_name: str, env_name: str) -> None:
     """A team of independent learners builds and acts, or the pair is refused in one line."""
     cfg = compose_config(f"agent={agent_name}", f"env={env_name}")
     runner = AGENTS[agent_name].runner
-    if runner != "online":
-        with pytest.raises(ConfigError, match=f"agent '{agent_name}' runs in the {runner} loop"):
+    if runner != "online" or AGENTS[agent_name].takes_demos:
+        demos = AGENTS[agent_name].takes_demos
+        does = "learns from demonstrations" if demos else f"runs in the {runner} loop"
+        with pytest.raises(ConfigError, match=f"agent '{agent_name}' {does}"):
             validate(cfg)
         return
     rc = validate(cfg)

@@ -396,6 +396,10 @@ def identity(rc: RunConfig) -> dict[str, Any]:
     }
     if rc.multiagent:
         ident["agents"] = rc.agents
+    # what a run learns from (single-agent checkpoints from before these keys still resume)
+    for key in ("demos", "reward"):
+        if getattr(rc, key) is not None:
+            ident[key] = getattr(rc, key)
     return ident
 
 

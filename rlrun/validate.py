@@ -191,8 +191,8 @@ def check_multiagent(run: RunConfig) -> None:
 
 
 def check_offline(run: RunConfig) -> None:
-    """`demos=` only for a learner that takes demonstrations; one that learns from them alone
-    (the offline loop) takes no reward or bonus either."""
+    """`demos=` only for a learner that takes demonstrations, which then takes no reward or
+    bonus (it learns from them, not the env's reward); `reward=` only in the online loop."""
     runner = AGENTS[run.agent.name].runner
     if run.demos is not None and not AGENTS[run.agent.name].takes_demos:
         takers = sorted(name for name, cls in AGENTS.items() if cls.takes_demos)
@@ -201,12 +201,18 @@ def check_offline(run: RunConfig) -> None:
             f"agent '{run.agent.name}' does not learn from demonstrations; drop demos= or "
             f"choose an agent that does: {', '.join(takers)}",
         )
-    if runner == "offline":
+    if AGENTS[run.agent.name].takes_demos:
         for key in ("reward", "bonus"):
             if getattr(run, key) is not None:
                 raise ConfigError(
-                    key, f"agent '{run.agent.name}' learns from its demonstrations; drop {key}="
+                    key,
+                    f"agent '{run.agent.name}' learns from its demonstrations, not the env's "
+                    f"reward; drop {key}=",
                 )
+    if run.reward is not None and runner != "online":
+        raise ConfigError(
+            "reward", f"agent '{run.agent.name}' runs in the {runner} loop; drop reward="
+        )
 
 
 def check_wrappers(env: EnvConfig) -> None:

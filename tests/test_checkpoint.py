@@ -319,7 +319,7 @@ RESUME_CASES = {
         "env.num_envs=2",
         "total_timesteps=3000",
     ],
-    "mce_irl": [  # the optimizer's moments and the warm start of soft value iteration
+    "mce_irl": [  # the optimizer's moments and the warm start of soft policy iteration
         "agent=mce_irl",
         "env=frozenlake",
         "env.kwargs.is_slippery=false",

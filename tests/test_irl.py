@@ -63,6 +63,34 @@ def test_a_loop_forever_sums_its_discounted_visits():
     np.testing.assert_allclose(d, [[5.0, 5.0]])
 
 
+def test_a_truncated_episode_counts_only_its_shown_steps():
+    """One state, two actions that stay; the expert always takes action 0 and is cut off after 3
+    steps: its occupancy is 1 + gamma + gamma^2, and the expert's own policy, started from
+    1 - gamma^3 (the start less the cut-off continuation), has exactly that occupancy."""
+    model = model_from_p({0: {0: [(1.0, 0, 0.0, False)], 1: [(1.0, 0, 0.0, False)]}})
+    zeros, ones = np.zeros(3, dtype=bool), np.ones(3, dtype=bool)
+    demos = Demos(np.zeros(3, int), np.zeros(3, int), np.zeros(3), np.zeros(3, int), zeros, ones)
+    demos.truncated[:2] = False
+    stats = demo_statistics(demos, 1, 2, 0.9, "state_action")
+    assert stats.occupancy[0, 0] == pytest.approx(1 + 0.9 + 0.81)
+    assert stats.start[0] == pytest.approx(1 - 0.9**3)
+    d = occupancy(np.array([[1.0, 0.0]]), model, stats.start, 0.9)
+    np.testing.assert_allclose(d, stats.occupancy)
+
+
+def test_a_linear_schedule_past_its_horizon_stays_at_zero():
+    """A run resumed with a larger budget keeps its agent's horizon: never a negative rate."""
+    import torch
+
+    from rlrun.networks.optim import adam, anneal_lr
+
+    optimizer = adam([torch.zeros(1, requires_grad=True)], 1.0)
+    anneal_lr(optimizer, 1.0, 0.25)
+    assert optimizer.param_groups[0]["lr"] == 0.75
+    anneal_lr(optimizer, 1.0, 1.5)
+    assert optimizer.param_groups[0]["lr"] == 0.0
+
+
 def random_demos(env_id: str, episodes: int, seed: int, **kwargs) -> Demos:
     """Uniformly random episodes, cut off after 30 steps."""
     env = gym.make(env_id, **kwargs)
@@ -215,6 +243,15 @@ def test_demonstrations_that_do_not_fit_are_refused_in_one_line(tmp_path, frozen
         (
             ["agent=mce_irl", *FROZENLAKE, f"demos={tmp_path / 'none.npz'}"],
             "none.npz: no such file; record one with rlrun-demos <run_dir> episodes=N",
+        ),
+        (
+            ["agent=mce_irl", *FROZENLAKE, f"demos={frozenlake_demos}", "bonus=count"],
+            "bonus: agent 'mce_irl' learns from its demonstrations, not the env's reward; "
+            "drop bonus=",
+        ),
+        (
+            ["agent=action_value", "env=testbed", f"reward={tmp_path}"],
+            "reward: agent 'action_value' runs in the testbed loop; drop reward=",
         ),
         (
             ["agent=qlearning", *FROZENLAKE, f"reward={tmp_path}"],

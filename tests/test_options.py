@@ -233,6 +233,17 @@ def test_option_critic_updates_critic_actor_and_termination_by_hand():
     assert agent.running.tolist() == [-1]
 
 
+def test_option_critic_judges_termination_by_the_values_before_the_step():
+    """A bump into a wall (s' = s): the critic's update of Q(1, 0) must not leak into the
+    termination advantage, Q(1, 0) - V(1) = 0.4 - 1.0 from before the step."""
+    agent = option_critic()
+    agent.q[1] = [0.4, 1.0]
+    agent.running[:] = 0
+    agent.observe(step(1, LEFT, 10.0, 1), 1)  # a large reward: Q(1, 0) jumps above V(1)
+    assert agent.q[1, 0] > 1.0
+    assert agent.termination_logits[0, 1] == pytest.approx(0.25 * 0.25 * 0.6)  # beta rises
+
+
 def test_option_critic_plays_the_greedy_option_until_it_likely_ends():
     agent = option_critic()
     agent.q[:, 1] = 1.0  # option 1 is greedy everywhere

@@ -55,15 +55,17 @@ class Agent:
 
 
 class DemoLearner(Agent):
-    """An agent that learns from demonstrations in the offline loop (rlrun/runners/offline.py):
-    each `update` is one step on them; it never observes an env step."""
+    """An agent that learns from demonstrations (`demos=`), handed to it by `attach` before
+    training: from them alone in the offline loop (inverse RL: each `update` one step on them),
+    or beside its own env steps (GAIL)."""
 
     def attach(self, demos: Demos, env: gym.Env, env_id: str) -> None:
         """Take the demonstrations (and what it needs of the env, e.g. its known dynamics)."""
         raise NotImplementedError
 
     def recovered_reward(self) -> np.ndarray | None:
-        """Inverse RL: the reward it has learned, r[s, a] for a tabular env (else None)."""
+        """Inverse RL: the reward it has learned for a tabular env, r[s'] (S,) or r[s, a] (S, A)
+        (rlrun.demos.RecoveredReward); None for learners that recover none."""
         return None
 
 

@@ -16,9 +16,10 @@ def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
 
 
 def anneal_lr(optimizer: torch.optim.Optimizer, learning_rate: float, progress: float) -> None:
-    """`lr_schedule=linear`: the learning rate falls linearly to 0 over the run (progress 0..1)."""
+    """`lr_schedule=linear`: the learning rate falls linearly to 0 over the run (progress 0..1,
+    clamped: past the horizon it stays 0, never negative)."""
     for group in optimizer.param_groups:
-        group["lr"] = learning_rate * (1.0 - progress)
+        group["lr"] = learning_rate * (1.0 - min(max(progress, 0.0), 1.0))
 
 
 class RMSpropTFLike(torch.optim.Optimizer):

@@ -81,7 +81,8 @@ def make_env_and_agent(rc: RunConfig, device: Any) -> tuple[gym.vector.VectorEnv
 
 def recovered_reward(rc: RunConfig, env: gym.vector.VectorEnv) -> RecoveredReward:
     """`reward=<irl run>`'s table, checked against this run's env and agent."""
-    learned = load_reward(rc.reward or "")
+    assert rc.reward is not None
+    learned = load_reward(rc.reward)
     check_source_env(learned.meta, rc.env.id, rc.env.kwargs, "reward")
     spaces = (env.single_observation_space, env.single_action_space)
     shape = tuple(getattr(space, "n", None) for space in spaces)

@@ -66,7 +66,7 @@ class OptionCriticConfig(TabularConfig):
     chosen epsilon-greedily by Q(s, o). Critic: intra-option Q-learning of Q(s, o) and Q(s, o, a)
     at `learning_rate`; intra-option policy gradient at `intra_lr` (with Q(s, o) as baseline);
     termination gradient at `termination_lr` along -(Q(s', o) - V(s') + `deliberation_cost`).
-    One option that never ends is flat actor-critic (`n_options=1`)."""
+    With one option (`n_options=1`) switching changes nothing: it is flat actor-critic."""
 
     learning_rate: float = param(0.5, gt=0, le=1)  # the critic's
     gamma: float = param(0.99, ge=0, le=1)

@@ -72,6 +72,7 @@ class OptionCritic(ValueTable):
         self._ended = np.zeros(n_options)
         self._length_sum = np.zeros(n_options)
         self._beta_sum = np.zeros(n_options)
+        self._beta_count = np.zeros(n_options)  # arrivals where the episode went on
 
     def policy(self, o: np.ndarray, s: np.ndarray) -> np.ndarray:
         return softmax(self.preferences[o, s], self.cfg.temperature)
@@ -103,10 +104,12 @@ class OptionCritic(ValueTable):
         s, a, s2, o = rows.obs, rows.action, rows.next_obs, self.running
         self.strategy.observe(dataclasses.replace(rows, action=o), step)
         beta = self.beta(o, s2)
-        v2 = self.q[s2].max(axis=-1)
-        arrival = (1.0 - beta) * self.q[s2, o] + beta * v2  # U(s', o)
+        q2 = self.q[s2]  # Q(s', .) before this step's updates, for the critic and termination
+        v2, q2_o = q2.max(axis=-1), q2[np.arange(len(o)), o]
+        arrival = (1.0 - beta) * q2_o + beta * v2  # U(s', o)
         target = rows.reward + cfg.gamma * ~rows.terminated * arrival
-        # the actor's advantage from the critic before this step's update, as Algorithm 1
+        # the actor's advantage from the critic before this step's update, as the paper's
+        # four-rooms code has it
         advantage = self.q_action[s * cfg.n_options + o, a] - (
             self.q[s, o] if cfg.baseline else 0.0
         )
@@ -117,7 +120,7 @@ class OptionCritic(ValueTable):
         grad[np.arange(len(a)), a] += 1.0
         np.add.at(self.preferences, (o, s), cfg.intra_lr * advantage[:, None] * grad)
         going_on = ~rows.terminated
-        term_advantage = self.q[s2, o] - v2 + cfg.deliberation_cost
+        term_advantage = q2_o - v2 + cfg.deliberation_cost
         np.add.at(
             self.termination_logits,
             (o[going_on], s2[going_on]),
@@ -128,6 +131,7 @@ class OptionCritic(ValueTable):
         stops = rows.terminated | rows.truncated | (self.rng.random(len(o)) < beta)
         np.add.at(self._steps, o, 1)
         np.add.at(self._beta_sum, o[going_on], beta[going_on])
+        np.add.at(self._beta_count, o[going_on], 1)
         np.add.at(self._ended, o[stops], 1)
         np.add.at(self._length_sum, o[stops], self.option_steps[stops])
         self.running[stops] = -1
@@ -140,10 +144,10 @@ class OptionCritic(ValueTable):
         for k in range(self.cfg.n_options):
             if total:
                 out[f"options/{k}/usage"] = float(self._steps[k] / total)  # share of steps
-            if self._steps[k]:
-                out[f"options/{k}/termination"] = float(self._beta_sum[k] / self._steps[k])
+            if self._beta_count[k]:
+                out[f"options/{k}/termination"] = float(self._beta_sum[k] / self._beta_count[k])
             if self._ended[k]:
                 out[f"options/{k}/length"] = float(self._length_sum[k] / self._ended[k])
-        for stat in (self._steps, self._ended, self._length_sum, self._beta_sum):
+        for stat in (self._steps, self._ended, self._length_sum, self._beta_sum, self._beta_count):
             stat[:] = 0
         return out

@@ -1,5 +1,6 @@
 """Configs of the learners that learn from demonstrations (torch-free: read on the config-error
-path). They run in the offline loop (rlrun/runners/offline.py) and need `demos=<file>`."""
+path). They need `demos=<file>`: MCE IRL learns from them alone in the offline loop
+(rlrun/runners/offline.py), GAIL beside its own env steps in the online one."""
 
 from __future__ import annotations
 

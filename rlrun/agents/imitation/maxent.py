@@ -10,8 +10,9 @@ episode ends in is seen, but never acted in). Its expectation R(s, a) drives the
 Its discounted occupancy d(s, a) = sum_t gamma^t P(s_t = s, a_t = a) from the demonstrations'
 start states gives the feature expectations (d itself, or the discounted arrivals in each s');
 the IRL loss  E_p0[V(s_0)] - E_demo[sum_t gamma^t r_t]  (the negative log-likelihood of the
-demonstrations when the dynamics are deterministic) has the gradient  policy's features - the
-demonstrations'  with respect to theta.
+demonstrations when the dynamics are deterministic; an episode cut off at T by a time limit
+takes gamma^T V(s_T) off, so it counts only the steps shown) has the gradient  policy's
+features - the demonstrations'  with respect to theta.
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ class DemoStatistics:
 
     features: np.ndarray  # their feature expectations (as policy_features')
     occupancy: np.ndarray  # d(s, a)
-    start: np.ndarray  # the distribution of their first states
+    # Where a policy's occupancy starts from: the first states' distribution, less gamma^T at
+    # the last state s_T of each episode cut off by a time limit, as the demonstrations stop
+    # counting there (occupancy is linear in it: d(start) - gamma^T d(s_T) counts steps < T).
+    start: np.ndarray
 
 
 def demo_statistics(
@@ -121,10 +125,15 @@ def demo_statistics(
         if reward_input == "state_action"
         else np.bincount(demos.next_obs.astype(int), weights, minlength=n_states)
     )
-    start = np.bincount(obs[demos.starts], minlength=n_states) / demos.episodes
-    return DemoStatistics(features, d, start.astype(float))
+    cut = demos.truncated & ~demos.terminated
+    cut_weight = gamma ** (demos.time_steps()[cut] + 1)
+    start = (
+        np.bincount(obs[demos.starts], minlength=n_states)
+        - np.bincount(demos.next_obs[cut].astype(int), cut_weight, minlength=n_states)
+    ) / demos.episodes
+    return DemoStatistics(features, d, start)
 
 
 def irl_loss(theta: np.ndarray, v: np.ndarray, demo: DemoStatistics) -> float:
-    """E_p0[V(s_0)] - E_demo[sum_t gamma^t r_t]."""
+    """E_start[V] - E_demo[sum_t gamma^t r_t] (`DemoStatistics.start`: truncations taken off)."""
     return float(demo.start @ v - (demo.features * theta).sum())

@@ -1,10 +1,11 @@
 """Maximum-causal-entropy IRL on a tabular env with known dynamics (maths in maxent.py).
 
-Each update: the reward network's table r(s, a) -> soft policy iteration (warm-started from the
-last policy) -> the soft-optimal policy's occupancy d_pi -> one Adam step along d_pi - d_demo, the
-loss's gradient with respect to r, pushed through the network (Wulfmeier et al. 2015's deep
-MaxEnt IRL is the same step with hidden layers). The agent acts with the current soft policy
-(sampled) or its most likely action (deterministic evaluation).
+Each update: the reward network's table (r(s') or r(s, a)) -> soft policy iteration
+(warm-started from the last policy) -> the soft-optimal policy's occupancy d_pi -> one Adam step
+along the gap between its features and the demonstrations', the loss's gradient with respect to
+the table, pushed through the network (Wulfmeier et al. 2015's deep MaxEnt IRL is the same step
+with hidden layers). The agent acts with the current soft policy (sampled) or its most likely
+action (deterministic evaluation).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from rlrun.agents.imitation.maxent import (
 )
 from rlrun.demos import Demos
 from rlrun.envs.dynamics import TabularModel, tabular_model
-from rlrun.errors import ConfigError
+from rlrun.errors import ConfigError, NonFiniteError
 from rlrun.exploration.strategies import sample_categorical
 from rlrun.networks.layers import mlp
 from rlrun.networks.optim import adam, anneal_lr
@@ -103,6 +104,8 @@ class MCEIRL(DemoLearner):
             anneal_lr(self.optimizer, cfg.adam_lr, (step - 1) / self.total_updates)
         theta = self._theta()
         values = theta.detach().numpy()
+        if not np.isfinite(values).all():
+            raise NonFiniteError(f"step {step}: the reward network's output holds NaN or inf")
         reward = expected_reward(values, model, cfg.reward_input)
         v, q = soft_bellman(reward, model, cfg.gamma, cfg.tolerance, self.log_policy)
         self.log_policy = q - v[:, None]

@@ -158,11 +158,7 @@ def check_multiagent(run: RunConfig) -> None:
         raise ConfigError("env.api", 'multi-agent envs need PettingZoo: pip install -e ".[marl]"')
     schema = AGENTS[run.agent.name]
     if schema.runner != "online" or schema.takes_demos:
-        does = (
-            "learns from demonstrations"
-            if schema.takes_demos
-            else f"runs in the {schema.runner} loop"
-        )
+        does = "learns bandits" if schema.runner == "testbed" else "learns from demonstrations"
         raise ConfigError(
             "agent",
             f"agent '{run.agent.name}' {does}; multi-agent envs take agents such as qlearning, "

@@ -96,8 +96,7 @@ def check_multiagent_pair(agent_name: str, env_name: str) -> None:
     cfg = compose_config(f"agent={agent_name}", f"env={env_name}")
     runner = AGENTS[agent_name].runner
     if runner != "online" or AGENTS[agent_name].takes_demos:
-        demos = AGENTS[agent_name].takes_demos
-        does = "learns from demonstrations" if demos else f"runs in the {runner} loop"
+        does = "learns bandits" if runner == "testbed" else "learns from demonstrations"
         with pytest.raises(ConfigError, match=f"agent '{agent_name}' {does}"):
             validate(cfg)
         return

@@ -22,27 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import gymnasium as gym
+from irl import random_return
 from sutton_barto_ch08 import rlrun
 
 from rlrun.demos import load_demos
 
 RESULTS = Path(__file__).parent / "results"
 QUIET = ["logger.progress=false", "checkpoint.every_steps=null"]
-
-
-def random_return(episodes: int = 100) -> float:
-    env = gym.make("Pendulum-v1")
-    env.action_space.seed(0)
-    total = 0.0
-    for i in range(episodes):
-        env.reset(seed=i)
-        done = False
-        while not done:
-            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-            total += float(reward)
-            done = terminated or truncated
-    return total / episodes
 
 
 def final(run: Path) -> dict:
@@ -56,7 +42,7 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=10, help="demonstrated episodes")
     args = p.parse_args()
     t0 = time.perf_counter()
-    rand = random_return()
+    rand = random_return("Pendulum-v1", {}, 200, episodes=100)
     with tempfile.TemporaryDirectory() as tmp:
         expert = Path(tmp) / "expert"
         rlrun("agent=sac", "env=pendulum", *QUIET, f"hydra.run.dir={expert}")

@@ -304,7 +304,7 @@ def test_gail_learns_from_its_discriminator_not_the_env(pendulum_demos):
             obs, np.zeros(100, bool), np.zeros(100, bool),
         )  # fmt: skip
         agent.observe(t, 100)
-    for _ in range(500):
+    for _ in range(900):
         agent.training_batch()
     first = agent.pop_metrics()["losses/disc_accuracy"]
     for _ in range(100):

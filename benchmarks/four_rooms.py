@@ -59,22 +59,39 @@ def lengths(overrides: list[str], seeds: int, episodes: int, budget: int, out: P
     return np.array(curves)
 
 
-def plot(results: dict[str, np.ndarray], path: Path) -> None:
+def smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Each row's moving average over `window` episodes (1: the row itself)."""
+    kernel = np.ones(window) / window
+    return np.array([np.convolve(row, kernel, mode="valid") for row in x])
+
+
+def plot(
+    results: dict[str, np.ndarray],
+    path: Path,
+    title: str,
+    window: int = 1,
+    goal_moves: int | None = None,
+) -> None:
+    """Steps per episode of each learner ({label: [seed, episode]}): mean and 95% interval over
+    the seeds, log scale, averaged over `window` episodes; a line where the goal moved."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for agent, x in results.items():
-        mean, half = mean_ci(x)
-        episodes = np.arange(1, x.shape[1] + 1)
-        ax.plot(episodes, mean, label=LEARNERS[agent])
+    for label, x in results.items():
+        mean, half = mean_ci(smooth(x, window))
+        episodes = np.arange(window, x.shape[1] + 1)
+        ax.plot(episodes, mean, label=label)
         ax.fill_between(episodes, np.maximum(mean - half, 1), mean + half, alpha=0.2)
+    if goal_moves is not None:
+        ax.axvline(goal_moves, color="grey", linestyle=":", label="goal moves")
     ax.set_yscale("log")
     ax.set_xlabel("episode")
-    ax.set_ylabel("steps per episode")
-    ax.set_title(f"Four rooms, goal in the east hallway ({len(x)} seeds, 95% interval)")
+    average = f" ({window}-episode average)" if window > 1 else ""
+    ax.set_ylabel(f"steps per episode{average}")
+    ax.set_title(title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -122,7 +139,11 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     base = RESULTS / f"four-rooms-{time.strftime('%Y%m%d-%H%M%S')}"
     base.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    plot(results, base.with_suffix(".png"))
+    plot(
+        {LEARNERS[agent]: x for agent, x in results.items()},
+        base.with_suffix(".png"),
+        f"Four rooms, goal in the east hallway ({args.seeds} seeds, 95% interval)",
+    )
     print("\n".join(lines))
     print(f"wrote {base}.md/.png")
 

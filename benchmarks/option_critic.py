@@ -25,8 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from four_rooms import lengths
+from four_rooms import lengths, plot
 from sutton_barto_ch08 import mean_ci
 
 RESULTS = Path(__file__).parent / "results"
@@ -35,33 +34,6 @@ LEARNERS = {
     "option-critic (4 options)": ["agent=option_critic"],
     "actor-critic (1 option)": ["agent=option_critic", "agent.n_options=1"],
 }
-
-
-def smooth(x: np.ndarray, window: int = 10) -> np.ndarray:
-    kernel = np.ones(window) / window
-    return np.array([np.convolve(row, kernel, mode="valid") for row in x])
-
-
-def plot(results: dict[str, np.ndarray], move_after: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, x in results.items():
-        mean, half = mean_ci(smooth(x))
-        episodes = np.arange(10, x.shape[1] + 1)
-        ax.plot(episodes, mean, label=label)
-        ax.fill_between(episodes, np.maximum(mean - half, 1), mean + half, alpha=0.2)
-    ax.axvline(move_after, color="grey", linestyle=":", label="goal moves")
-    ax.set_yscale("log")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("steps per episode (10-episode average)")
-    ax.set_title(f"Four rooms, goal moved after {move_after} episodes ({len(x)} seeds, 95%)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
 
 
 def main() -> None:
@@ -116,7 +88,13 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     base = RESULTS / f"option-critic-{time.strftime('%Y%m%d-%H%M%S')}"
     base.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    plot(results, m, base.with_suffix(".png"))
+    plot(
+        results,
+        base.with_suffix(".png"),
+        f"Four rooms, goal moved after {m} episodes ({args.seeds} seeds, 95%)",
+        window=10,
+        goal_moves=m,
+    )
     print("\n".join(lines))
     print(f"wrote {base}.md/.png")
 

@@ -78,7 +78,7 @@ class AgentConfig(ComponentConfig):
     default_exploration: ClassVar[dict[str, Any]]
     runner: ClassVar[str]  # the loop that drives it (RUNNERS)
     uses_encoder: ClassVar[bool]  # whether `encoder=` means anything to it (networks do)
-    takes_demos: ClassVar[bool] = False  # learns from `demos=` (rlrun/agents/imitation/)
+    takes_demos: ClassVar[bool]  # learns from `demos=` (rlrun/agents/imitation/)
     # multi-agent envs: one learner for all agents (their observations tagged with the agent)
     share_parameters: bool = False
 
@@ -101,6 +101,7 @@ def register_agent(
     default_exploration: dict[str, Any],
     runner: str = "online",
     uses_encoder: bool = True,
+    takes_demos: bool = False,
 ) -> Callable[[C], C]:
     return AGENTS.register(
         name,
@@ -111,6 +112,7 @@ def register_agent(
         default_exploration={"name": explorations[0], **default_exploration},
         runner=runner,
         uses_encoder=uses_encoder,
+        takes_demos=takes_demos,
     )
 
 

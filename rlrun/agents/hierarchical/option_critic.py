@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlrun.agents.hierarchical.config import OptionCriticConfig
+from rlrun.agents.hierarchical.options_q import option_table_spaces
 from rlrun.agents.tabular.table import ValueTable, step_towards
 from rlrun.config.registry import ExplorationConfig
 from rlrun.exploration.strategies import sample_categorical
@@ -54,9 +55,7 @@ class OptionCritic(ValueTable):
         obs, action = spaces.observation, spaces.action
         assert isinstance(obs, gym.spaces.Discrete) and isinstance(action, gym.spaces.Discrete)
         n_states, n_actions, n_options = int(obs.n), int(action.n), cfg.n_options
-        option_spaces = Spaces(
-            obs, gym.spaces.Discrete(n_options), spaces.num_envs, spaces.total_timesteps
-        )
+        option_spaces = option_table_spaces(spaces, n_options)
         super().__init__(n_states, cfg.init_value, exploration, option_spaces, seed)
         self.cfg = cfg
         self.obs_start = int(obs.start)

@@ -64,6 +64,14 @@ def import_options(path: str) -> OptionSet:
     return options
 
 
+def option_table_spaces(spaces: Spaces, n_options: int) -> Spaces:
+    """The spaces of a table Q(s, o): the env's states, options in place of its actions (so the
+    exploration strategy picks options)."""
+    return Spaces(
+        spaces.observation, gym.spaces.Discrete(n_options), spaces.num_envs, spaces.total_timesteps
+    )
+
+
 def masked_max(q: np.ndarray, available: np.ndarray) -> np.ndarray:
     """max over the available options of each row of q."""
     return np.where(available, q, -np.inf).max(axis=-1)
@@ -84,9 +92,7 @@ class OptionLearner(ValueTable):
         assert isinstance(obs, gym.spaces.Discrete) and isinstance(action, gym.spaces.Discrete)
         self.options = load_options(cfg, int(obs.n), int(action.n))
         self.temporal = self.options.n - (int(action.n) if cfg.primitive else 0)  # non-primitive
-        option_spaces = Spaces(
-            obs, gym.spaces.Discrete(self.options.n), spaces.num_envs, spaces.total_timesteps
-        )
+        option_spaces = option_table_spaces(spaces, self.options.n)
         super().__init__(int(obs.n), cfg.init_value, exploration, option_spaces, seed)
         self.cfg = cfg
         self.obs_start = int(obs.start)

@@ -5,7 +5,7 @@ path). They need `demos=<file>`: MCE IRL learns from them alone in the offline l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from rlrun.agents.continuous.config import SACConfig
 from rlrun.config.fields import ACTIVATIONS, param
@@ -27,6 +27,7 @@ REWARD_INPUTS = ("next_state", "state_action")
     default_exploration={},
     runner="offline",
     uses_encoder=False,
+    takes_demos=True,
 )
 @dataclass
 class MCEIRLConfig(AgentConfig):
@@ -53,8 +54,6 @@ class MCEIRLConfig(AgentConfig):
             return self.learning_rate
         return 0.01 if self.net_arch else 1.0
 
-    takes_demos: ClassVar[bool] = True
-
     def check(self, run: RunConfig) -> list[str]:
         require_demos(self.name, run)
         return []
@@ -77,6 +76,7 @@ def require_demos(name: str, run: RunConfig) -> None:
     explorations=("policy",),
     default_exploration={},
     uses_encoder=False,
+    takes_demos=True,
 )
 @dataclass
 class GAILConfig(SACConfig):
@@ -86,7 +86,6 @@ class GAILConfig(SACConfig):
     SAC learns from its reward log D - log(1 - D) instead of the env's. One discriminator step
     per SAC gradient step. DAC's discriminator: two tanh layers of 100, Adam 1e-3, penalty 10."""
 
-    takes_demos: ClassVar[bool] = True
     disc_net_arch: list[int] = field(default_factory=lambda: [100, 100], metadata={"gt": 0})
     disc_activation: str = param("tanh", choices=ACTIVATIONS)
     disc_learning_rate: float = param(1e-3, gt=0)

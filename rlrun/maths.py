@@ -23,6 +23,13 @@ def td_target(
     return reward + gamma * next_value * (1.0 - terminated)
 
 
+def option_arrival_value(q_option: Array, q_max: Array, beta: Array) -> Array:
+    """U(s', o) = (1 - beta_o(s')) Q(s', o) + beta_o(s') max_o' Q(s', o'): the value of arriving
+    in s' with option o, which goes on with probability 1 - beta_o(s') and otherwise hands over
+    to the best option (Sutton, Precup & Singh 1999; Bacon, Harb & Precup 2017)."""
+    return (1.0 - beta) * q_option + beta * q_max
+
+
 def polyak_update(
     params: Iterable[torch.Tensor], target_params: Iterable[torch.Tensor], tau: float
 ) -> None:

@@ -22,11 +22,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlrun.agents.hierarchical.base import OptionStats, RunsOptions
 from rlrun.agents.hierarchical.config import OptionCriticConfig
 from rlrun.agents.hierarchical.options_q import option_table_spaces
 from rlrun.agents.tabular.table import ValueTable, step_towards
 from rlrun.config.registry import ExplorationConfig
 from rlrun.exploration.strategies import sample_categorical
+from rlrun.maths import option_arrival_value, td_target
 from rlrun.transition import Spaces, Transition
 
 
@@ -40,7 +42,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-class OptionCritic(ValueTable):
+class OptionCritic(RunsOptions, ValueTable):
     """Q(s, o) is the table (its strategy picks options); Q(s, o, a), the options' policy
     preferences and termination logits are arrays beside it."""
 
@@ -62,16 +64,8 @@ class OptionCritic(ValueTable):
         self.q_action = np.full((n_states * n_options, n_actions), cfg.init_value)  # row s*O+o
         self.preferences = np.zeros((n_options, n_states, n_actions))  # theta
         self.termination_logits = np.zeros((n_options, n_states))  # vartheta
-        n = spaces.num_envs
-        self.running = np.full(n, -1)  # the option each env runs (-1: none yet)
-        self.eval_running = np.full(n, -1)
-        self.option_steps = np.zeros(n, dtype=np.int64)
-        # per option since the last log: steps run, options finished and their lengths, beta sums
-        self._steps = np.zeros(n_options)
-        self._ended = np.zeros(n_options)
-        self._length_sum = np.zeros(n_options)
-        self._beta_sum = np.zeros(n_options)
-        self._beta_count = np.zeros(n_options)  # arrivals where the episode went on
+        self.run_options(spaces.num_envs)
+        self.option_stats = OptionStats(n_options, spaces.num_envs)
 
     def policy(self, o: np.ndarray, s: np.ndarray) -> np.ndarray:
         return softmax(self.preferences[o, s], self.cfg.temperature)
@@ -89,13 +83,7 @@ class OptionCritic(ValueTable):
         new = self.running < 0
         if new.any():
             self.running[new] = self.act_rows(s[new], explore=True)
-            self.option_steps[new] = 0
         return sample_categorical(self.policy(self.running, s), self.rng)
-
-    def end_episodes(self, ended: np.ndarray) -> None:
-        if len(self.eval_running) != len(ended):  # another evaluation env
-            self.eval_running = np.full(len(ended), -1)
-        self.eval_running[ended] = -1
 
     def observe(self, t: Transition, step: int) -> None:
         cfg = self.cfg
@@ -105,8 +93,9 @@ class OptionCritic(ValueTable):
         beta = self.beta(o, s2)
         q2 = self.q[s2]  # Q(s', .) before this step's updates, for the critic and termination
         v2, q2_o = q2.max(axis=-1), q2[np.arange(len(o)), o]
-        arrival = (1.0 - beta) * q2_o + beta * v2  # U(s', o)
-        target = rows.reward + cfg.gamma * ~rows.terminated * arrival
+        target = td_target(
+            rows.reward, option_arrival_value(q2_o, v2, beta), rows.terminated, cfg.gamma
+        )
         # the actor's advantage from the critic before this step's update, as the paper's
         # four-rooms code has it
         advantage = self.q_action[s * cfg.n_options + o, a] - (
@@ -126,27 +115,9 @@ class OptionCritic(ValueTable):
             -cfg.termination_lr * (beta * (1.0 - beta) * term_advantage)[going_on],
         )
 
-        self.option_steps += 1
         stops = rows.terminated | rows.truncated | (self.rng.random(len(o)) < beta)
-        np.add.at(self._steps, o, 1)
-        np.add.at(self._beta_sum, o[going_on], beta[going_on])
-        np.add.at(self._beta_count, o[going_on], 1)
-        np.add.at(self._ended, o[stops], 1)
-        np.add.at(self._length_sum, o[stops], self.option_steps[stops])
+        self.option_stats.record(o, beta, going_on, stops)
         self.running[stops] = -1
 
     def pop_metrics(self) -> dict[str, float]:
-        out = super().pop_metrics()
-        if self._ended.sum():
-            out["charts/option_length"] = float(self._length_sum.sum() / self._ended.sum())
-        total = self._steps.sum()
-        for k in range(self.cfg.n_options):
-            if total:
-                out[f"options/{k}/usage"] = float(self._steps[k] / total)  # share of steps
-            if self._beta_count[k]:
-                out[f"options/{k}/termination"] = float(self._beta_sum[k] / self._beta_count[k])
-            if self._ended[k]:
-                out[f"options/{k}/length"] = float(self._length_sum[k] / self._ended[k])
-        for stat in (self._steps, self._ended, self._length_sum, self._beta_sum, self._beta_count):
-            stat[:] = 0
-        return out
+        return super().pop_metrics() | self.option_stats.pop()

@@ -16,12 +16,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlrun.agents.hierarchical.base import RunsOptions
 from rlrun.agents.hierarchical.config import OptionsConfig
 from rlrun.agents.tabular.table import ValueTable
 from rlrun.config.registry import ExplorationConfig
 from rlrun.envs.options import OptionSet, combined, primitive_options
 from rlrun.errors import ConfigError
 from rlrun.exploration.strategies import sample_categorical
+from rlrun.maths import option_arrival_value, td_target
 from rlrun.transition import Spaces, Transition
 
 
@@ -77,7 +79,7 @@ def masked_max(q: np.ndarray, available: np.ndarray) -> np.ndarray:
     return np.where(available, q, -np.inf).max(axis=-1)
 
 
-class OptionLearner(ValueTable):
+class OptionLearner(RunsOptions, ValueTable):
     """Q(s, o) and the option each training env is running (-1: none yet, choose one)."""
 
     def __init__(
@@ -97,8 +99,7 @@ class OptionLearner(ValueTable):
         self.cfg = cfg
         self.obs_start = int(obs.start)
         n = spaces.num_envs
-        self.running = np.full(n, -1)  # the option each env runs (-1: none yet)
-        self.eval_running = np.full(n, -1)  # the same in deterministic play
+        self.run_options(n)
         self.started = np.zeros(n, dtype=np.int64)  # the state it started in
         self.option_return = np.zeros(n)  # its discounted return so far
         self.option_steps = np.zeros(n, dtype=np.int64)  # and its duration
@@ -128,11 +129,6 @@ class OptionLearner(ValueTable):
             q = np.where(self.options.initiation[:, s[ended]].T, self.q[s[ended]], -np.inf)
             o[ended] = q.argmax(axis=-1)
         return self.options.policy[o, s]
-
-    def end_episodes(self, ended: np.ndarray) -> None:
-        if len(self.eval_running) != len(ended):  # another evaluation env
-            self.eval_running = np.full(len(ended), -1)
-        self.eval_running[ended] = -1
 
     def choose(self, s: np.ndarray) -> np.ndarray:
         """An option for each state, from the strategy's probabilities over the available ones."""
@@ -191,6 +187,6 @@ class IntraOptionQLearning(OptionLearner):
         )
         env, option = np.nonzero(consistent)
         beta = self.options.termination[option, s2[env]]
-        u = (1.0 - beta) * self.q[s2[env], option] + beta * self.next_value(s2[env])
-        target = t.reward[env] + self.cfg.gamma * ~t.terminated[env] * u
+        u = option_arrival_value(self.q[s2[env], option], self.next_value(s2[env]), beta)
+        target = td_target(t.reward[env], u, t.terminated[env], self.cfg.gamma)
         self.learn_rows(s[env], option, target, self.cfg.learning_rate)

@@ -319,6 +319,14 @@ RESUME_CASES = {
         "env.num_envs=2",
         "total_timesteps=3000",
     ],
+    "deep_option_critic": [  # the running options, the replay buffer, RMSprop's state
+        "agent=deep_option_critic",
+        "env=cartpole",
+        "env.num_envs=2",
+        "agent.learning_starts=500",
+        "agent.target_update_interval=300",
+        "total_timesteps=3000",
+    ],
     "mce_irl": [  # the optimizer's moments and the warm start of soft policy iteration
         "agent=mce_irl",
         "env=frozenlake",

@@ -1,20 +1,25 @@
-"""Options: SMDP and intra-option Q-learning pinned against hand-computed updates on a 3-state
-chain, the four-rooms dynamics and its hallway options, and learning through `rlrun`."""
+"""Options: SMDP and intra-option Q-learning and option-critic (tabular and deep) pinned against
+hand-computed updates on a 3-state chain, the four-rooms dynamics and its hallway options, and
+learning through `rlrun`."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace as dataclass_replace
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 
 from rlrun.agents.hierarchical.config import (
+    DeepOptionCriticConfig,
     IntraOptionQLearningConfig,
     OptionCriticConfig,
     SMDPQLearningConfig,
 )
+from rlrun.agents.hierarchical.deep_option_critic import DeepOptionCritic
 from rlrun.agents.hierarchical.option_critic import OptionCritic
 from rlrun.agents.hierarchical.options_q import IntraOptionQLearning, SMDPQLearning
 from rlrun.envs.four_rooms import FourRooms, hallway_options, state_index
@@ -281,3 +286,92 @@ def test_four_rooms_goal_moves_after_so_many_episodes():
         assert env.cells[env.goal].tolist() == goal
     with pytest.raises(ValueError, match="goal_moves_to and goal_moves_after together"):
         FourRooms(goal_moves_after=3)
+
+
+def deep_option_critic(**kwargs) -> DeepOptionCritic:
+    """Deep option-critic on the 3-state chain with linear heads on one-hot states (no hidden
+    layer): Q(s, o) = W_q[o, s], beta_o(s) = sigmoid(W_beta[o, s]), logits W_pi[o * 2 + a, s]."""
+    cfg = DeepOptionCriticConfig(
+        gamma=0.9, n_options=2, batch_size=1, net_arch=[], ent_coef=0.0, **kwargs
+    )
+    greedy = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=0.0, end=0.0)
+    spaces = Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100)
+    agent = DeepOptionCritic(cfg, greedy, spaces, torch.device("cpu"))
+    for net in (agent.net, agent.target_net):
+        for layer in (net.q, net.termination, net.policies):
+            torch.nn.init.zeros_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+    return agent
+
+
+def set_q(net, q: list[list[float]]) -> None:
+    with torch.no_grad():
+        net.q.weight.copy_(torch.tensor(q).T)  # q[s][o]
+
+
+def test_deep_option_critic_losses_and_gradients_by_hand():
+    agent = deep_option_critic(deliberation_cost=0.1)
+    set_q(agent.net, [[0.2, 0.0], [0.4, 1.0], [0.0, 0.0]])
+    set_q(agent.target_net, [[0.0, 0.0], [0.0, 2.0], [0.0, 0.0]])  # the bootstrap's network
+    t = step(0, RIGHT, 1.0, 1)
+    options = np.array([0])
+    loss = agent.actor_loss(t, options)
+    # beta_0(1) = 1/2: U = 1/2 Q'(1, 0) + 1/2 max Q'(1, .) = 1.0; g = 1 + 0.9 * 1.0 = 1.9;
+    # advantage g - Q(0, 0) = 1.7 with pi_0 uniform; termination: beta_0(1) (Q(1, 0) - V(1) +
+    # xi) = 1/2 (0.4 - 1.0 + 0.1), from the online network
+    assert loss.item() == pytest.approx(1.7 * np.log(2) - 0.25, rel=1e-6)
+    loss.backward()
+    # d/dlogits of -log pi(right) * 1.7 = -1.7 (onehot(right) - pi)
+    np.testing.assert_allclose(agent.net.policies.weight.grad[:, 0], [0.85, -0.85, 0, 0], rtol=1e-6)
+    # d/dW_beta[0, 1] of sigmoid(w) * -0.5 = 1/4 * -0.5: gradient descent raises beta_0(1)
+    np.testing.assert_allclose(agent.net.termination.weight.grad, [[0, -0.125, 0], [0, 0, 0]])
+    assert agent.net.q.weight.grad is None  # the critic's loss is its own
+
+    agent.net.zero_grad()
+    agent.buffer.add(dataclass_replace(t, action=options), 0.9)
+    critic = agent.critic_loss()
+    assert critic.item() == pytest.approx(0.5 * (0.2 - 1.9) ** 2, rel=1e-6)
+    critic.backward()
+    np.testing.assert_allclose(agent.net.q.weight.grad, [[0.2 - 1.9, 0, 0], [0, 0, 0]], rtol=1e-6)
+
+
+def test_deep_option_critic_stops_bootstrapping_and_terminating_at_a_terminal_state():
+    agent = deep_option_critic(deliberation_cost=0.1)
+    set_q(agent.target_net, [[0.0, 0.0], [0.0, 0.0], [5.0, 5.0]])
+    set_q(agent.net, [[0.0, 0.0], [0.0, 0.0], [0.0, 3.0]])
+    loss = agent.actor_loss(step(1, LEFT, 2.0, 2, terminated=True), np.array([0]))
+    assert loss.item() == pytest.approx(2.0 * np.log(2), rel=1e-6)  # g = r; no termination term
+    loss.backward()
+    assert agent.net.termination.weight.grad.abs().sum() == 0
+
+
+def test_deep_option_critic_runs_its_option_until_it_stops():
+    agent = deep_option_critic()
+    set_q(agent.net, [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])  # option 1 is greedy
+    with torch.no_grad():
+        agent.net.termination.weight[1] = torch.tensor([-20.0, -20.0, 20.0])  # ends in 2 only
+        agent.net.policies.weight[1 * 2 + LEFT] = 5.0  # option 1 goes left
+    agent.act(np.array([0]), explore=True)
+    assert agent.running.tolist() == [1]
+    agent.observe(step(0, LEFT, 0.0, 1), 1)
+    assert agent.running.tolist() == [1]  # beta_1(1) ~ 0: it goes on
+    agent.observe(step(1, LEFT, 0.0, 2), 2)
+    assert agent.running.tolist() == [-1]  # beta_1(2) ~ 1: it ended
+    # deterministic play: the greedy option's likeliest action
+    agent.end_episodes(np.ones(1, dtype=bool))
+    assert agent.act(np.array([0]), explore=False).tolist() == [LEFT]
+
+
+def test_deep_option_critic_balances_cartpole(tmp_path):
+    """A short run learns (random play lasts ~22 steps) and logs the per-option statistics."""
+    run_dir = tmp_path / "run"
+    scalars = run_ok(
+        "agent=deep_option_critic", "env=cartpole", "total_timesteps=15000",
+        "eval.every_steps=15000", "eval.episodes=10", "logger.progress=false",
+        run_dir=run_dir,
+    )  # fmt: skip
+    tags = {"charts/option_length", "options/1/usage", "options/1/termination",
+            "losses/policy_loss", "losses/termination_loss", "losses/td_loss", "charts/epsilon"}  # fmt: skip
+    assert tags <= set(scalars)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["final_eval"]["mean_return"] > 60

@@ -1,5 +1,5 @@
-"""Heads on top of an encoder: Q-networks, the on-policy actor-critic, batched critics and SAC's
-squashed Gaussian actor."""
+"""Heads on top of an encoder: Q-networks, option-critic's, the on-policy actor-critic, batched
+critics and SAC's squashed Gaussian actor."""
 
 from __future__ import annotations
 
@@ -44,6 +44,38 @@ class QNetwork(nn.Module):
             return h
         advantage = self.advantage(h)
         return self.value(h) + advantage - advantage.mean(dim=-1, keepdim=True)
+
+
+class OptionCriticNetwork(nn.Module):
+    """Option-critic's heads on one encoder and trunk (Bacon, Harb & Precup 2017): Q(s, .) over
+    the options, each option's termination probability beta_o(s), and each option's policy
+    logits [batch, options, actions]. The policies read the trunk's features detached, as the
+    public reference implementation does: the critic and the terminations shape the features,
+    the policies are linear in them. The policy layer starts at zero: uniform policies."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        n_options: int,
+        n_actions: int,
+        net_arch: list[int],
+        activation: str,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.body = trunk(encoder.dim, net_arch, activation)
+        width = net_arch[-1] if net_arch else encoder.dim
+        self.shape = (n_options, n_actions)
+        self.q = nn.Linear(width, n_options)
+        self.termination = nn.Linear(width, n_options)
+        self.policies = nn.Linear(width, n_options * n_actions)
+        nn.init.zeros_(self.policies.weight)
+        nn.init.zeros_(self.policies.bias)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.body(self.encoder(obs))
+        logits = self.policies(h.detach()).view(-1, *self.shape)
+        return self.q(h), torch.sigmoid(self.termination(h)), logits
 
 
 def sde_std(log_std: torch.Tensor, n_out: int, use_expln: bool) -> torch.Tensor:

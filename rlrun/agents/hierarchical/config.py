@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rlrun.agents.tabular.config import TabularConfig, register_tabular
-from rlrun.config.fields import param
+from rlrun.config.checks import check_replay
+from rlrun.config.fields import ACTIVATIONS, param
+from rlrun.config.registry import AgentConfig, register_agent
+from rlrun.config.run import RunConfig
 
 # Sutton, Precup & Singh (1999), section 3's four-rooms experiments: epsilon-greedy at 0.1.
 PAPER_EPSILON = {"schedule": "constant", "start": 0.1, "end": 0.1}
@@ -76,3 +79,49 @@ class OptionCriticConfig(TabularConfig):
     temperature: float = param(0.01, gt=0)
     deliberation_cost: float = 0.0  # xi: > 0 favours longer options (Harb et al. 2018)
     baseline: bool = True
+
+
+@register_agent(
+    "deep_option_critic",
+    impl="rlrun.agents.hierarchical.deep_option_critic:DeepOptionCritic",
+    actions={"discrete"},
+    observations={"box", "discrete", "image"},
+    explorations=("epsilon_greedy", "boltzmann"),
+    # the reference's epsilon over options, 0.1 + 0.9 exp(-t / 20,000), as a geometric decay to
+    # 0.1 at 60k steps (never more than 0.045 from it)
+    default_exploration={"schedule": "exponential", "start": 1.0, "end": 0.1, "decay_steps": 60000},
+)
+@dataclass
+class DeepOptionCriticConfig(AgentConfig):
+    """Option-critic with function approximation (Bacon, Harb & Precup 2017, section 5), as the
+    public PyTorch reference implementation (lweitkamp/option-critic-pytorch) trains it, whose
+    CartPole defaults these are: one network (encoder, trunk `net_arch`) with heads Q(s, .)
+    over `n_options` options, sigmoid terminations and softmax intra-option policies
+    (logits / `temperature`). Every env step after `learning_starts`, one optimiser step on the
+    actor loss of that step (intra-option policy gradient with advantage g - Q(s, o), minus
+    `ent_coef` x entropy; termination gradient beta_o(s') (Q(s', o) - V(s') +
+    `deliberation_cost`)), plus, every `train_freq` steps, the critic's loss on a replay
+    minibatch: 1/2 (Q(s, o) - g)^2 with g = r + gamma U(s', o) from a target network copied
+    every `target_update_interval` steps."""
+
+    learning_rate: float = param(5e-4, gt=0)
+    optimizer: str = param(
+        "rmsprop", choices=("rmsprop", "adam")
+    )  # torch's RMSprop, as the reference
+    gamma: float = param(0.99, ge=0, le=1)
+    n_options: int = param(2, gt=0)
+    batch_size: int = param(32, gt=0)
+    buffer_size: int = param(10_000, gt=0)
+    optimize_memory_usage: bool = False  # each frame of frame-stacked pixels stored once
+    learning_starts: int = param(32, ge=0)  # the reference starts once the buffer holds a batch
+    train_freq: int = param(4, gt=0)  # env steps between the critic's minibatch updates
+    target_update_interval: int = param(200, gt=0)  # env steps between target copies
+    temperature: float = param(1.0, gt=0)
+    ent_coef: float = param(0.01, ge=0)
+    deliberation_cost: float = 0.01  # xi (the reference's termination_reg): > 0, longer options
+    max_grad_norm: float | None = param(None, gt=0)  # null: no clipping, as the reference
+    net_arch: list[int] = field(default_factory=lambda: [32, 64], metadata={"gt": 0})
+    activation: str = param("relu", choices=ACTIVATIONS)
+
+    def check(self, run: RunConfig) -> list[str]:
+        return check_replay(self, run)

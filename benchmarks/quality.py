@@ -26,7 +26,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # RL Zoo benchmark.md @ 22e3ff2: (agent, rlrun env config) -> (env id there, mean, std, budget
 # there). The Zoo's budget can differ from its hyperparams file's n_timesteps (it was measured
-# with older files); rlrun's presets follow the hyperparams file.
+# with older files); rlrun's presets follow the hyperparams file. The Zoo's LunarLander-v2 ids are
+# rlrun's LunarLander-v3 (lunarlander, and lunarlander_continuous with continuous=True). An agent
+# alone selects all its pairs, which for a2c, ppo, sac, td3 and ddpg includes BipedalWalker
+# (500k-5M steps) and for sac, td3, ddpg LunarLanderContinuous (and MountainCarContinuous for td3,
+# ddpg) at 300k-500k steps, one update per step: tens of minutes to hours a run on 2 cores.
 ZOO: dict[tuple[str, str], tuple[str, float, float, str]] = {
     ("trpo", "cartpole"): ("CartPole-v1", 500.0, 0.0, "100k"),
     ("trpo", "pendulum"): ("Pendulum-v1", -174.631, 127.577, "100k"),
@@ -35,14 +39,46 @@ ZOO: dict[tuple[str, str], tuple[str, float, float, str]] = {
     ("trpo", "mountaincar_continuous"): ("MountainCarContinuous-v0", 92.489, 0.355, "50k"),
     ("trpo", "lunarlander"): ("LunarLander-v2", 133.166, 112.173, "200k"),
     ("trpo", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 262.387, 21.428, "200k"),
+    ("trpo", "bipedalwalker"): ("BipedalWalker-v3", 182.339, 145.570, "1M"),
     ("ars", "cartpole"): ("CartPole-v1", 500.0, 0.0, "50k"),
     ("ars", "pendulum"): ("Pendulum-v1", -212.540, 160.444, "2M"),
     ("ars", "acrobot"): ("Acrobot-v1", -82.884, 23.825, "500k"),
     ("ars", "mountaincar"): ("MountainCar-v0", -122.0, 33.456, "500k"),
     ("ars", "mountaincar_continuous"): ("MountainCarContinuous-v0", 96.672, 0.784, "500k"),
     ("ars", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 167.959, 147.071, "2M"),
+    ("ppo", "cartpole"): ("CartPole-v1", 500.0, 0.0, "100k"),
     ("ppo", "pendulum"): ("Pendulum-v1", -172.225, 104.159, "100k"),
+    ("ppo", "acrobot"): ("Acrobot-v1", -73.506, 18.201, "1M"),
+    ("ppo", "mountaincar"): ("MountainCar-v0", -110.423, 19.473, "1M"),
+    ("ppo", "mountaincar_continuous"): ("MountainCarContinuous-v0", 88.343, 2.572, "20k"),
+    ("ppo", "lunarlander"): ("LunarLander-v2", 242.119, 31.823, "1M"),
+    ("ppo", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 270.863, 32.072, "1M"),
+    ("ppo", "bipedalwalker"): ("BipedalWalker-v3", 287.939, 2.448, "5M"),
     ("ppo", "minigrid_doorkey"): ("MiniGrid-DoorKey-5x5-v0", 0.964, 0.006, "100k"),
+    ("a2c", "cartpole"): ("CartPole-v1", 500.0, 0.0, "500k"),
+    ("a2c", "pendulum"): ("Pendulum-v1", -162.965, 103.210, "1M"),
+    ("a2c", "acrobot"): ("Acrobot-v1", -83.353, 17.213, "500k"),
+    ("a2c", "mountaincar"): ("MountainCar-v0", -111.263, 24.087, "1M"),
+    ("a2c", "mountaincar_continuous"): ("MountainCarContinuous-v0", 91.166, 0.255, "100k"),
+    ("a2c", "lunarlander"): ("LunarLander-v2", 155.751, 80.419, "200k"),
+    ("a2c", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 84.225, 145.906, "5M"),
+    ("a2c", "bipedalwalker"): ("BipedalWalker-v3", 299.754, 23.459, "5M"),
+    ("dqn", "cartpole"): ("CartPole-v1", 500.0, 0.0, "50k"),
+    ("dqn", "acrobot"): ("Acrobot-v1", -76.639, 11.752, "100k"),
+    ("dqn", "mountaincar"): ("MountainCar-v0", -100.849, 9.925, "120k"),
+    ("dqn", "lunarlander"): ("LunarLander-v2", 154.382, 79.241, "100k"),
+    ("sac", "pendulum"): ("Pendulum-v1", -156.995, 88.714, "20k"),
+    ("sac", "mountaincar_continuous"): ("MountainCarContinuous-v0", 94.679, 1.134, "50k"),
+    ("sac", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 260.390, 65.467, "500k"),
+    ("sac", "bipedalwalker"): ("BipedalWalker-v3", 297.668, 33.060, "500k"),
+    ("td3", "pendulum"): ("Pendulum-v1", -151.855, 90.227, "20k"),
+    ("td3", "mountaincar_continuous"): ("MountainCarContinuous-v0", 93.483, 0.075, "300k"),
+    ("td3", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 207.451, 67.562, "300k"),
+    ("td3", "bipedalwalker"): ("BipedalWalker-v3", 305.990, 56.886, "1M"),
+    ("ddpg", "pendulum"): ("Pendulum-v1", -152.099, 94.282, "20k"),
+    ("ddpg", "mountaincar_continuous"): ("MountainCarContinuous-v0", 93.512, 0.048, "300k"),
+    ("ddpg", "lunarlander_continuous"): ("LunarLanderContinuous-v2", 230.217, 92.372, "300k"),
+    ("ddpg", "bipedalwalker"): ("BipedalWalker-v3", 197.486, 141.580, "1M"),
 }
 
 

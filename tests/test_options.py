@@ -370,8 +370,10 @@ def test_deep_option_critic_balances_cartpole(tmp_path):
         "eval.every_steps=15000", "eval.episodes=10", "logger.progress=false",
         run_dir=run_dir,
     )  # fmt: skip
-    tags = {"charts/option_length", "options/1/usage", "options/1/termination",
-            "losses/policy_loss", "losses/termination_loss", "losses/td_loss", "charts/epsilon"}  # fmt: skip
+    tags = {
+        "charts/option_length", "options/1/usage", "options/1/termination", "charts/epsilon",
+        "losses/policy_loss", "losses/termination_loss", "losses/td_loss",
+    }  # fmt: skip
     assert tags <= set(scalars)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["final_eval"]["mean_return"] > 60

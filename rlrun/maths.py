@@ -23,6 +23,12 @@ def td_target(
     return reward + gamma * next_value * (1.0 - terminated)
 
 
+def of_actions(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Q(s, a) from Q(s, .): [..., batch, n_actions] and [batch] (or [..., batch]) actions."""
+    index = actions.long().expand(q.shape[:-1]).unsqueeze(-1)
+    return q.gather(-1, index).squeeze(-1)
+
+
 def option_arrival_value(q_option: Array, q_max: Array, beta: Array) -> Array:
     """U(s', o) = (1 - beta_o(s')) Q(s', o) + beta_o(s') max_o' Q(s', o'): the value of arriving
     in s' with option o, which goes on with probability 1 - beta_o(s') and otherwise hands over

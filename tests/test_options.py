@@ -19,7 +19,7 @@ from rlrun.agents.hierarchical.config import (
     OptionCriticConfig,
     SMDPQLearningConfig,
 )
-from rlrun.agents.hierarchical.deep_option_critic import DeepOptionCritic
+from rlrun.agents.hierarchical.deep_option_critic import DeepOptionCritic, option_targets
 from rlrun.agents.hierarchical.option_critic import OptionCritic
 from rlrun.agents.hierarchical.options_q import IntraOptionQLearning, SMDPQLearning
 from rlrun.envs.four_rooms import FourRooms, hallway_options, state_index
@@ -288,14 +288,14 @@ def test_four_rooms_goal_moves_after_so_many_episodes():
         FourRooms(goal_moves_after=3)
 
 
-def deep_option_critic(**kwargs) -> DeepOptionCritic:
+def deep_option_critic(n_envs: int = 1, **kwargs) -> DeepOptionCritic:
     """Deep option-critic on the 3-state chain with linear heads on one-hot states (no hidden
     layer): Q(s, o) = W_q[o, s], beta_o(s) = sigmoid(W_beta[o, s]), logits W_pi[o * 2 + a, s]."""
     cfg = DeepOptionCriticConfig(
-        gamma=0.9, n_options=2, batch_size=1, net_arch=[], ent_coef=0.0, **kwargs
+        **{"gamma": 0.9, "n_options": 2, "batch_size": 1, "net_arch": [], "ent_coef": 0.0, **kwargs}
     )
     greedy = EpsilonGreedyConfig(name="epsilon_greedy", schedule="constant", start=0.0, end=0.0)
-    spaces = Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), 1, 100)
+    spaces = Spaces(gym.spaces.Discrete(3), gym.spaces.Discrete(2), n_envs, 100)
     agent = DeepOptionCritic(cfg, greedy, spaces, torch.device("cpu"))
     for net in (agent.net, agent.target_net):
         for layer in (net.q, net.termination, net.policies):
@@ -310,29 +310,93 @@ def set_q(net, q: list[list[float]]) -> None:
 
 
 def test_deep_option_critic_losses_and_gradients_by_hand():
-    agent = deep_option_critic(deliberation_cost=0.1)
+    agent = deep_option_critic(deliberation_cost=0.1, ent_coef=0.1, temperature=2.0)
     set_q(agent.net, [[0.2, 0.0], [0.4, 1.0], [0.0, 0.0]])
     set_q(agent.target_net, [[0.0, 0.0], [0.0, 2.0], [0.0, 0.0]])  # the bootstrap's network
+    with torch.no_grad():
+        agent.net.termination.weight[0, 1] = np.log(3.0)  # online beta_0(1) = 3/4
+        agent.target_net.termination.weight[:] = -5.0  # the target's betas are never used
+        agent.net.policies.weight[0 * 2 + RIGHT, 0] = 2 * np.log(3.0)  # / 2: pi_0(.|0) = (1/4, 3/4)
     t = step(0, RIGHT, 1.0, 1)
     options = np.array([0])
     loss = agent.actor_loss(t, options)
-    # beta_0(1) = 1/2: U = 1/2 Q'(1, 0) + 1/2 max Q'(1, .) = 1.0; g = 1 + 0.9 * 1.0 = 1.9;
-    # advantage g - Q(0, 0) = 1.7 with pi_0 uniform; termination: beta_0(1) (Q(1, 0) - V(1) +
-    # xi) = 1/2 (0.4 - 1.0 + 0.1), from the online network
-    assert loss.item() == pytest.approx(1.7 * np.log(2) - 0.25, rel=1e-6)
+    # U = 1/4 Q'(1, 0) + 3/4 max Q'(1, .) = 1.5; g = 1 + 0.9 * 1.5 = 2.35; advantage
+    # g - Q(0, 0) = 2.15; policy loss -log(3/4) 2.15 - 0.1 H(1/4, 3/4); termination: beta_0(1)
+    # (Q(1, 0) - V(1) + xi) = 3/4 (0.4 - 1.0 + 0.1), from the online network
+    pi = np.array([0.25, 0.75])
+    entropy = -(pi * np.log(pi)).sum()
+    expected = -np.log(0.75) * 2.15 - 0.1 * entropy + 0.75 * -0.5
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
     loss.backward()
-    # d/dlogits of -log pi(right) * 1.7 = -1.7 (onehot(right) - pi)
-    np.testing.assert_allclose(agent.net.policies.weight.grad[:, 0], [0.85, -0.85, 0, 0], rtol=1e-6)
-    # d/dW_beta[0, 1] of sigmoid(w) * -0.5 = 1/4 * -0.5: gradient descent raises beta_0(1)
-    np.testing.assert_allclose(agent.net.termination.weight.grad, [[0, -0.125, 0], [0, 0, 0]])
+    # d/dlogits = (1 / temperature) [(pi - onehot(right)) 2.15 + 0.1 pi (log pi + H)]
+    dz = (pi - [0.0, 1.0]) * 2.15 + 0.1 * pi * (np.log(pi) + entropy)
+    np.testing.assert_allclose(agent.net.policies.weight.grad[:, 0], [*(dz / 2), 0, 0], rtol=1e-5)
+    # d/dW_beta[0, 1] of sigmoid(w) * -0.5 = 3/16 * -0.5: gradient descent raises beta_0(1)
+    np.testing.assert_allclose(
+        agent.net.termination.weight.grad, [[0, -0.09375, 0], [0, 0, 0]], rtol=1e-6
+    )
     assert agent.net.q.weight.grad is None  # the critic's loss is its own
 
     agent.net.zero_grad()
     agent.buffer.add(dataclass_replace(t, action=options), 0.9)
     critic = agent.critic_loss()
-    assert critic.item() == pytest.approx(0.5 * (0.2 - 1.9) ** 2, rel=1e-6)
+    assert critic.item() == pytest.approx(0.5 * (0.2 - 2.35) ** 2, rel=1e-6)
     critic.backward()
-    np.testing.assert_allclose(agent.net.q.weight.grad, [[0.2 - 1.9, 0, 0], [0, 0, 0]], rtol=1e-6)
+    np.testing.assert_allclose(agent.net.q.weight.grad, [[0.2 - 2.35, 0, 0], [0, 0, 0]], rtol=1e-6)
+
+
+def test_option_targets_bootstrap_through_truncation_not_termination():
+    q_target = torch.tensor([[1.0, 3.0], [1.0, 3.0]])  # Q'(s', .) of two rows
+    beta = torch.tensor([0.5, 0.5])
+    options = torch.tensor([0, 0])
+    g = option_targets(
+        torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0]), 0.9, q_target, beta, options
+    )
+    # row 0 (truncated, or going on): 1 + 0.9 (1/2 * 1 + 1/2 * 3); row 1 (terminated): 1
+    np.testing.assert_allclose(g, [2.8, 1.0])
+
+
+def test_deep_option_critic_averages_over_envs_and_ends_options_at_truncation():
+    agent = deep_option_critic(n_envs=2)
+    agent.act(np.array([0, 1]), explore=True)
+    # env 0's episode is cut by the time limit, env 1's goes on
+    t = Transition(
+        np.array([0, 1]), np.array([RIGHT, LEFT]), np.array([1.0, 0.0]), np.array([1, 0]),
+        np.array([False, False]), np.array([True, False]),
+    )  # fmt: skip
+    options = agent.running.copy()
+    agent.observe(t, 2)
+    assert agent.running[0] == -1  # a truncated episode's option ends with it
+    # all values 0, pi uniform: the advantages are g = r, the policy loss their mean * log 2;
+    # neither episode terminated: beta = 1/2 times the deliberation cost (0.01) in each
+    expected = np.log(2) * (1.0 + 0.0) / 2 + 0.5 * 0.01
+    assert agent.actor_loss(t, options).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_deep_option_critic_update_schedule():
+    """Nothing before learning_starts; the actor every step after; the critic every train_freq
+    env steps; the target copied every target_update_interval env steps."""
+    agent = deep_option_critic(learning_starts=2, train_freq=4, target_update_interval=3)
+    set_q(agent.net, [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+
+    def one_step(step_no: int) -> None:
+        agent.act(np.array([0]), explore=True)
+        agent.observe(step(0, RIGHT, 2.0, 1), step_no)  # advantage 2 - Q(0, 0) = 1
+        agent.update(step_no)
+
+    def weights():
+        return [agent.net.q.weight.clone(), agent.net.policies.weight.clone()]
+
+    before = weights()
+    one_step(1)  # before learning_starts: nothing learns
+    assert all(torch.equal(a, b) for a, b in zip(before, weights(), strict=True))
+    one_step(3)  # the actor learns, the critic waits for step 4; the target copies at 3
+    after = weights()
+    assert torch.equal(after[0], before[0]) and not torch.equal(after[1], before[1])
+    assert torch.equal(agent.target_net.q.weight, agent.net.q.weight)
+    one_step(4)  # the critic's minibatch
+    assert not torch.equal(agent.net.q.weight, after[0])
+    assert not torch.equal(agent.target_net.q.weight, agent.net.q.weight)  # next copy at 6
 
 
 def test_deep_option_critic_stops_bootstrapping_and_terminating_at_a_terminal_state():

@@ -61,6 +61,9 @@ class OffPolicyAgent(Agent):
         self.stats = LossStats()
         self.step = 0
 
+    def as_tensor(self, obs: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(obs, device=self.device)
+
     def observe(self, t: Transition, step: int) -> None:
         self.step = step
         self.store(t)
@@ -111,6 +114,3 @@ class ContinuousOffPolicyAgent(OffPolicyAgent):
     def observe(self, t: Transition, step: int) -> None:
         unit = np.clip((t.action - self.center) / self.half_range, -1.0, 1.0)
         super().observe(dataclasses.replace(t, action=unit), step)
-
-    def obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(obs, device=self.device)

@@ -20,6 +20,9 @@ from rlrun.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu")
 SCHEDULES = ("constant", "linear", "exponential")
+# rmsprop: PyTorch's (alpha 0.99); rmsprop_tf: TensorFlow's (SB3's RMSpropTFLike, which the RL
+# Zoo's Atari A2C uses); each agent says which eps (rlrun.networks.optim.make_optimizer)
+OPTIMIZERS = ("adam", "rmsprop", "rmsprop_tf")
 
 
 def param(

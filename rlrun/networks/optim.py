@@ -15,6 +15,16 @@ def adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
 
 
+def make_optimizer(name: str, params, lr: float, eps: float) -> torch.optim.Optimizer:
+    """The optimizer `agent.optimizer` names (rlrun.config.fields.OPTIMIZERS), with the eps its
+    agent's reference uses: adam, PyTorch's rmsprop (alpha 0.99) or TensorFlow's rmsprop_tf."""
+    if name == "adam":
+        return adam(params, lr, eps=eps)
+    if name == "rmsprop_tf":
+        return RMSpropTFLike(params, lr, alpha=0.99, eps=eps)
+    return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=eps, foreach=True)
+
+
 def anneal_lr(optimizer: torch.optim.Optimizer, learning_rate: float, progress: float) -> None:
     """`lr_schedule=linear`: the learning rate falls linearly to 0 over the run (progress 0..1,
     clamped: past the horizon it stays 0, never negative)."""

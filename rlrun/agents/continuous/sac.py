@@ -68,7 +68,7 @@ class SAC(ContinuousOffPolicyAgent):
 
     def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         with torch.inference_mode():
-            x = self.obs_tensor(obs)
+            x = self.as_tensor(obs)
             if not explore:
                 action = self.actor.deterministic(x)
             elif self.cfg.use_sde:

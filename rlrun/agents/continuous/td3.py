@@ -59,7 +59,7 @@ class TD3(ContinuousOffPolicyAgent):
 
     def policy_action(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         with torch.inference_mode():
-            action = self.actor(self.obs_tensor(obs)).cpu().numpy()
+            action = self.actor(self.as_tensor(obs)).cpu().numpy()
         if explore:
             action = np.clip(action + self.noise.sample(self.rng), -1.0, 1.0)
         return action

@@ -3,9 +3,19 @@ option-critic learners log."""
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from rlrun.agents.base import Agent
+from rlrun.transition import Spaces
+
+
+def option_table_spaces(spaces: Spaces, n_options: int) -> Spaces:
+    """The spaces of a table Q(s, o): the env's states, options in place of its actions (so the
+    exploration strategy picks options)."""
+    return Spaces(
+        spaces.observation, gym.spaces.Discrete(n_options), spaces.num_envs, spaces.total_timesteps
+    )
 
 
 class RunsOptions(Agent):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from rlrun.agents.tabular.config import TabularConfig, register_tabular
 from rlrun.config.checks import check_replay
-from rlrun.config.fields import ACTIVATIONS, param
+from rlrun.config.fields import ACTIVATIONS, OPTIMIZERS, param
 from rlrun.config.registry import AgentConfig, register_agent
 from rlrun.config.run import RunConfig
 
@@ -93,9 +93,10 @@ class OptionCriticConfig(TabularConfig):
 )
 @dataclass
 class DeepOptionCriticConfig(AgentConfig):
-    """Option-critic with function approximation (Bacon, Harb & Precup 2017, section 5), as the
-    public PyTorch reference implementation (lweitkamp/option-critic-pytorch) trains it, whose
-    CartPole defaults these are: one network (encoder, trunk `net_arch`) with heads Q(s, .)
+    """Option-critic with function approximation (Bacon, Harb & Precup 2017, section 5), with the
+    defaults of the public PyTorch reference implementation's CartPole runs
+    (lweitkamp/option-critic-pytorch; it takes the termination gradient at s, rlrun at s' as the
+    paper's Algorithm 1 does): one network (encoder, trunk `net_arch`) with heads Q(s, .)
     over `n_options` options, sigmoid terminations and softmax intra-option policies
     (logits / `temperature`). Every env step after `learning_starts`, one optimiser step on the
     actor loss of that step (intra-option policy gradient with advantage g - Q(s, o), minus
@@ -105,9 +106,7 @@ class DeepOptionCriticConfig(AgentConfig):
     every `target_update_interval` steps."""
 
     learning_rate: float = param(5e-4, gt=0)
-    optimizer: str = param(
-        "rmsprop", choices=("rmsprop", "adam")
-    )  # torch's RMSprop, as the reference
+    optimizer: str = param("rmsprop", choices=OPTIMIZERS)  # PyTorch's RMSprop, as the reference
     gamma: float = param(0.99, ge=0, le=1)
     n_options: int = param(2, gt=0)
     batch_size: int = param(32, gt=0)
@@ -116,7 +115,7 @@ class DeepOptionCriticConfig(AgentConfig):
     learning_starts: int = param(32, ge=0)  # the reference starts once the buffer holds a batch
     train_freq: int = param(4, gt=0)  # env steps between the critic's minibatch updates
     target_update_interval: int = param(200, gt=0)  # env steps between target copies
-    temperature: float = param(1.0, gt=0)
+    temperature: float = param(1.0, gt=0)  # of the options' policies over actions
     ent_coef: float = param(0.01, ge=0)
     deliberation_cost: float = 0.01  # xi (the reference's termination_reg): > 0, longer options
     max_grad_norm: float | None = param(None, gt=0)  # null: no clipping, as the reference

@@ -13,8 +13,11 @@ on the sum of
   critic     1/2 (Q(s, o) - g)^2                                          a replay minibatch,
                                                                           every train_freq steps
 
-(V(s') = max_o Q(s', o); the advantages are constants to the gradient). Deterministic play runs
-the greedy option until beta_o(s) >= 1/2, taking its likeliest action.
+(V(s') = max_o Q(s', o); the advantages are constants to the gradient). With several envs, one
+step a vector step: the actor's loss meaned over the envs, the critic's minibatch when a multiple
+of train_freq env steps was crossed. Deterministic play runs the greedy option until
+beta_o(s) >= 1/2, taking its likeliest action. The termination gradient is at s', as in the
+paper's Algorithm 1 (the reference implementation takes it at s).
 """
 
 from __future__ import annotations
@@ -26,18 +29,16 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlrun.agents.hierarchical.base import OptionStats, RunsOptions
+from rlrun.agents.hierarchical.base import OptionStats, RunsOptions, option_table_spaces
 from rlrun.agents.hierarchical.config import DeepOptionCriticConfig
-from rlrun.agents.hierarchical.options_q import option_table_spaces
 from rlrun.agents.offpolicy import OffPolicyAgent, crossed
-from rlrun.agents.value.dqn import of_actions
 from rlrun.config.registry import EncoderConfig, ExplorationConfig
 from rlrun.exploration.base import make_exploration
 from rlrun.exploration.strategies import Strategy, sample_categorical
-from rlrun.maths import option_arrival_value, td_target
+from rlrun.maths import of_actions, option_arrival_value, td_target
 from rlrun.networks.encoders import make_encoder
 from rlrun.networks.heads import OptionCriticNetwork
-from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
+from rlrun.networks.optim import make_optimizer, optimizer_step, target_network, update_target
 from rlrun.transition import Spaces, Transition
 
 
@@ -80,11 +81,9 @@ class DeepOptionCritic(RunsOptions, OffPolicyAgent):
             cfg.activation,
         ).to(device)
         self.target_net = target_network(self.net)
-        params = self.net.parameters()
-        self.optimizer = (
-            torch.optim.RMSprop(params, lr=cfg.learning_rate)
-            if cfg.optimizer == "rmsprop"
-            else adam(params, cfg.learning_rate)
+        # eps 1e-8: PyTorch's default, the reference's
+        self.optimizer = make_optimizer(
+            cfg.optimizer, self.net.parameters(), cfg.learning_rate, eps=1e-8
         )
         self.strategy = make_exploration(
             exploration, option_table_spaces(spaces, cfg.n_options), Strategy
@@ -93,13 +92,10 @@ class DeepOptionCritic(RunsOptions, OffPolicyAgent):
         self.option_stats = OptionStats(cfg.n_options, spaces.num_envs)
         self.last: tuple[Transition, np.ndarray] | None = None  # for the actor's update
 
-    def tensor(self, x: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(x, device=self.device)
-
     @torch.inference_mode()
     def heads(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Q(s, .), beta(s) and the policy logits, as numpy."""
-        q, beta, logits = self.net(self.tensor(obs))
+        q, beta, logits = self.net(self.as_tensor(obs))
         return q.cpu().numpy(), beta.cpu().numpy(), logits.cpu().numpy()
 
     def act(self, obs: np.ndarray, *, explore: bool) -> np.ndarray:
@@ -119,8 +115,9 @@ class DeepOptionCritic(RunsOptions, OffPolicyAgent):
 
     def observe(self, t: Transition, step: int) -> None:
         o = self.running.copy()
-        super().observe(dataclasses.replace(t, action=o), step)  # into the buffer
-        self.strategy.observe(dataclasses.replace(t, action=o), step)
+        with_options = dataclasses.replace(t, action=o)
+        super().observe(with_options, step)  # into the buffer
+        self.strategy.observe(with_options, step)
         beta = self.heads(t.next_obs)[1][np.arange(len(o)), o]
         stops = t.terminated | t.truncated | (self.rng.random(len(o)) < beta)
         self.option_stats.record(o, beta, ~t.terminated, stops)
@@ -143,14 +140,15 @@ class DeepOptionCritic(RunsOptions, OffPolicyAgent):
         """The intra-option policy gradient's and the termination gradient's loss on the step
         just taken, meaned over the envs."""
         cfg, n = self.cfg, len(options)
-        o, a = self.tensor(options), self.tensor(t.action).long()
-        terminated = self.tensor(t.terminated).float()
-        q, beta, logits = self.net(torch.cat([self.tensor(t.obs), self.tensor(t.next_obs)]))
+        o, a = self.as_tensor(options), self.as_tensor(t.action).long()
+        terminated = self.as_tensor(t.terminated).float()
+        next_obs = self.as_tensor(t.next_obs)
+        q, beta, logits = self.net(torch.cat([self.as_tensor(t.obs), next_obs]))
         with torch.no_grad():
-            next_q_target = self.target_net(self.tensor(t.next_obs))[0]
             next_beta = of_actions(beta[n:], o)
+            reward = self.as_tensor(t.reward).float()
             g = option_targets(
-                self.tensor(t.reward).float(), terminated, cfg.gamma, next_q_target, next_beta, o
+                reward, terminated, cfg.gamma, self.target_net(next_obs)[0], next_beta, o
             )
             advantage = g - of_actions(q[:n], o)
             next_q = q[n:]

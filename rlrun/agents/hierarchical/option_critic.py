@@ -22,9 +22,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlrun.agents.hierarchical.base import OptionStats, RunsOptions
+from rlrun.agents.hierarchical.base import OptionStats, RunsOptions, option_table_spaces
 from rlrun.agents.hierarchical.config import OptionCriticConfig
-from rlrun.agents.hierarchical.options_q import option_table_spaces
 from rlrun.agents.tabular.table import ValueTable, step_towards
 from rlrun.config.registry import ExplorationConfig
 from rlrun.exploration.strategies import sample_categorical

@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlrun.agents.hierarchical.base import RunsOptions
+from rlrun.agents.hierarchical.base import RunsOptions, option_table_spaces
 from rlrun.agents.hierarchical.config import OptionsConfig
 from rlrun.agents.tabular.table import ValueTable
 from rlrun.config.registry import ExplorationConfig
@@ -64,14 +64,6 @@ def import_options(path: str) -> OptionSet:
     if not isinstance(options, OptionSet):
         raise ConfigError("agent.options", f"{path} must return an OptionSet")
     return options
-
-
-def option_table_spaces(spaces: Spaces, n_options: int) -> Spaces:
-    """The spaces of a table Q(s, o): the env's states, options in place of its actions (so the
-    exploration strategy picks options)."""
-    return Spaces(
-        spaces.observation, gym.spaces.Discrete(n_options), spaces.num_envs, spaces.total_timesteps
-    )
 
 
 def masked_max(q: np.ndarray, available: np.ndarray) -> np.ndarray:

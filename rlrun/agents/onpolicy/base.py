@@ -22,7 +22,7 @@ from rlrun.errors import ConfigError
 from rlrun.maths import compute_gae
 from rlrun.networks.encoders import make_encoder
 from rlrun.networks.heads import ActorCritic
-from rlrun.networks.optim import RMSpropTFLike, adam, anneal_lr, optimizer_step
+from rlrun.networks.optim import anneal_lr, make_optimizer, optimizer_step
 from rlrun.normalize import ObsNormalizer, RewardScaler
 from rlrun.transition import Spaces, Transition
 
@@ -69,16 +69,10 @@ class OnPolicyAgent(Agent):
             full_std=cfg.full_std,
             use_expln=cfg.use_expln,
         ).to(device)
-        params = self.policy.parameters()
-        self.optimizer: torch.optim.Optimizer
-        if cfg.optimizer == "adam":  # eps 1e-5 as SB3's and CleanRL's on-policy agents
-            self.optimizer = adam(params, cfg.learning_rate, eps=1e-5)
-        elif cfg.optimizer == "rmsprop_tf":
-            self.optimizer = RMSpropTFLike(params, cfg.learning_rate, alpha=0.99, eps=1e-5)
-        else:
-            self.optimizer = torch.optim.RMSprop(
-                params, lr=cfg.learning_rate, alpha=0.99, eps=1e-5, foreach=True
-            )
+        # eps 1e-5, as SB3's and CleanRL's on-policy agents
+        self.optimizer = make_optimizer(
+            cfg.optimizer, self.policy.parameters(), cfg.learning_rate, eps=1e-5
+        )
         self.generator = torch.Generator(device).manual_seed(seed)
         obs_shape = spaces.observation.shape or ()
         action_shape = () if self.policy.discrete else spaces.action.shape or ()

@@ -6,14 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rlrun.config.checks import check_rollout
-from rlrun.config.fields import ACTIVATIONS, param
+from rlrun.config.fields import ACTIVATIONS, OPTIMIZERS, param
 from rlrun.config.registry import AgentConfig, register_agent
 from rlrun.config.run import RunConfig
 from rlrun.errors import ConfigError
-
-# rmsprop: PyTorch's (alpha 0.99, eps 1e-5, as SB3); rmsprop_tf: TensorFlow's (SB3's
-# RMSpropTFLike, which the RL Zoo's Atari A2C uses)
-OPTIMIZERS = ("adam", "rmsprop", "rmsprop_tf")
 
 
 @dataclass

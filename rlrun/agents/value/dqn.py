@@ -18,17 +18,11 @@ from rlrun.buffers import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch
 from rlrun.config.registry import EncoderConfig, ExplorationConfig
 from rlrun.exploration.base import make_exploration
 from rlrun.exploration.strategies import Strategy
-from rlrun.maths import td_target
+from rlrun.maths import of_actions, td_target
 from rlrun.networks.encoders import make_encoder
 from rlrun.networks.heads import QNetwork
 from rlrun.networks.optim import adam, optimizer_step, target_network, update_target
 from rlrun.transition import Spaces, Transition
-
-
-def of_actions(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """Q(s, a) from Q(s, .): [..., batch, n_actions] and [batch] (or [..., batch]) actions."""
-    index = actions.long().expand(q.shape[:-1]).unsqueeze(-1)
-    return q.gather(-1, index).squeeze(-1)
 
 
 class DQN(OffPolicyAgent):

@@ -148,10 +148,11 @@ def test_nature_cnn_is_mnih_et_al_2015():
     assert torch.allclose(last(pixels.permute(0, 2, 3, 1)), expected)  # channels last
 
 
-@pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c"])
+@pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c", "deep_option_critic"])
 def test_agents_train_on_breakout_from_the_command_line(tmp_path, agent):
     extra = {
         "dqn": ["agent.learning_starts=100", "agent.buffer_size=1000"],
+        "deep_option_critic": ["agent.learning_starts=100", "agent.buffer_size=1000"],
         "ppo": ["env.num_envs=2", "agent.n_steps=64", "agent.batch_size=64", "agent.n_epochs=1"],
         "a2c": ["env.num_envs=2"],
     }[agent]
@@ -190,6 +191,13 @@ def test_atari_presets_are_the_zoos():
     assert (ppo.agent.lr_schedule, ppo.agent.clip_range_schedule) == ("linear", "linear")
     a2c = validate(compose_config("agent=a2c", "env=atari", "env.id=ale_py:ALE/Pong-v5"))
     assert (a2c.env.num_envs, a2c.agent.vf_coef, a2c.agent.ent_coef) == (16, 0.25, 0.01)
+    oc = validate(compose_config("agent=deep_option_critic", "env=pong"))  # the reference's
+    assert (oc.agent.n_options, oc.agent.net_arch, oc.agent.target_update_interval) == (
+        8,
+        [],
+        10_000,
+    )
+    assert (oc.agent.buffer_size, oc.exploration.decay_steps) == (1_000_000, 3_000_000)
 
 
 def test_videos_record_a_whole_game_not_one_life():

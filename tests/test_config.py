@@ -11,7 +11,7 @@ from rlrun.agents.hierarchical.config import OptionsConfig
 from rlrun.agents.team import make_team
 from rlrun.config.registry import AGENTS
 from rlrun.envs.spaces import space_kind
-from rlrun.envs.vector import make_vec_env
+from rlrun.envs.vector import frame_stack, make_vec_env
 from rlrun.errors import ConfigError
 from rlrun.runners.multiagent import make_parallel_vec_env
 from rlrun.transition import Spaces
@@ -49,7 +49,7 @@ def test_every_agent_env_pair_builds_or_fails_clearly(agent_name, env_name):
         overrides.append("demos=demos.npz")
     rc = validate(compose_config(*overrides))
     env = make_vec_env(rc.env, rc.env.num_envs)
-    spaces = Spaces.of(env, rc.total_timesteps)
+    spaces = Spaces.of(env, rc.total_timesteps, frame_stack(rc.env))  # as the runner builds them
     kinds = {"actions": space_kind(spaces.action), "observations": space_kind(spaces.observation)}
     schema = AGENTS[agent_name]
     refused = [

@@ -160,6 +160,20 @@ DQN_MOUNTAINCAR_ZOO: dict[str, Any] = DQN_CARTPOLE_ZOO | {
     "exploration_final_eps": 0.07,
 }
 
+# RL Zoo hyperparams/dqn.yml, LunarLander-v2 (= conf/hyperparams/dqn_lunarlander.yaml, on v3);
+# the Zoo's gradient_steps -1 (one per env step collected) is 4 with train_freq 4
+DQN_LUNARLANDER_ZOO: dict[str, Any] = DQN_CARTPOLE_ZOO | {
+    "learning_rate": 6.3e-4,
+    "batch_size": 128,
+    "buffer_size": 50_000,
+    "learning_starts": 0,
+    "target_update_interval": 250,
+    "train_freq": 4,
+    "gradient_steps": 4,
+    "exploration_fraction": 0.12,
+    "exploration_final_eps": 0.1,
+}
+
 # RL Zoo hyperparams/ppo.yml, CartPole-v1 (= conf/hyperparams/ppo_cartpole.yaml), 8 envs; SB3
 # PPO defaults spelled out as above (net_arch: SB3's pi/vf [64, 64], rlrun's unshared [64, 64]).
 PPO_CARTPOLE_ZOO: dict[str, Any] = {
@@ -364,6 +378,18 @@ SPECS: dict[str, Spec] = {
         sb3_env="CartPole-v1",
         sb3_kwargs=A2C_CARTPOLE_ZOO,
         sb3_n_envs=8,
+    ),
+    # the Zoo's benchmark.md has 154.4 +- 79.2 at 100k (LunarLander-v2); rlrun's preset scored
+    # 88.1, 171.0, 58.1 on seeds 0-2 (benchmarks/README.md): SB3 beside it at the same settings
+    "dqn-lunarlander": Spec(
+        ("agent=dqn", "env=lunarlander"),
+        75,
+        "final",
+        total_timesteps=100_000,
+        eval_every=5_000,
+        sb3_algo="DQN",
+        sb3_env="LunarLander-v3",
+        sb3_kwargs=DQN_LUNARLANDER_ZOO,
     ),
     # the Zoo's benchmark.md has -100.8 +- 9.9 at 120k; rlrun's preset scored -138.0, -102.2,
     # -121.0 on seeds 0-2 (benchmarks/README.md): SB3 beside it at the same settings

@@ -18,6 +18,13 @@ def option_table_spaces(spaces: Spaces, n_options: int) -> Spaces:
     )
 
 
+def softmax(preferences: np.ndarray, temperature: float) -> np.ndarray:
+    """The options' policies over actions, softmax(preferences / temperature) on the last axis."""
+    z = preferences / temperature
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
 class RunsOptions(Agent):
     """The option each env runs (-1: none yet, choose one): `running` while training (reset
     where its option stops, in `observe`), `eval_running` in deterministic play; set up by

@@ -29,7 +29,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rlrun.agents.hierarchical.base import OptionStats, RunsOptions, option_table_spaces
+from rlrun.agents.hierarchical.base import (
+    OptionStats,
+    RunsOptions,
+    option_table_spaces,
+    softmax,
+)
 from rlrun.agents.hierarchical.config import DeepOptionCriticConfig
 from rlrun.agents.offpolicy import OffPolicyAgent, crossed
 from rlrun.config.registry import EncoderConfig, ExplorationConfig
@@ -109,9 +114,8 @@ class DeepOptionCritic(RunsOptions, OffPolicyAgent):
         new = self.running < 0
         if new.any():
             self.running[new] = self.strategy.select(obs[new], lambda: q[new], self.rng)
-        z = logits[rows, self.running] / self.cfg.temperature
-        probs = np.exp(z - z.max(axis=-1, keepdims=True))
-        return sample_categorical(probs / probs.sum(axis=-1, keepdims=True), self.rng)
+        probs = softmax(logits[rows, self.running], self.cfg.temperature)
+        return sample_categorical(probs, self.rng)
 
     def observe(self, t: Transition, step: int) -> None:
         o = self.running.copy()

@@ -22,19 +22,18 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlrun.agents.hierarchical.base import OptionStats, RunsOptions, option_table_spaces
+from rlrun.agents.hierarchical.base import (
+    OptionStats,
+    RunsOptions,
+    option_table_spaces,
+    softmax,
+)
 from rlrun.agents.hierarchical.config import OptionCriticConfig
 from rlrun.agents.tabular.table import ValueTable, step_towards
 from rlrun.config.registry import ExplorationConfig
 from rlrun.exploration.strategies import sample_categorical
 from rlrun.maths import option_arrival_value, td_target
 from rlrun.transition import Spaces, Transition
-
-
-def softmax(preferences: np.ndarray, temperature: float) -> np.ndarray:
-    z = preferences / temperature
-    z = np.exp(z - z.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from rlrun.checkpoint import STRUCTURE, capture, restore
 from rlrun.envs.vector import finished, frame_stack, make_vec_env, true_next_obs
 from rlrun.networks.config import NatureCNNConfig
 from rlrun.networks.encoders import NatureCNN, make_encoder
+from rlrun.networks.layers import orthogonal_init
 from rlrun.transition import Transition
 from rlrun.validate import validate
 
@@ -146,6 +147,20 @@ def test_nature_cnn_is_mnih_et_al_2015():
     last = make_encoder(NatureCNNConfig(), gym.spaces.Box(0, 255, (84, 84, 4), np.uint8))
     last.load_state_dict(cnn.state_dict())
     assert torch.allclose(last(pixels.permute(0, 2, 3, 1)), expected)  # channels last
+
+
+def test_orthogonal_init_fills_the_channels_last_convolutions():
+    """The CNN keeps its convolutions channels-last in memory (oneDNN's fast path); SB3's
+    orthogonal init must still give each layer orthogonal rows of norm `gain`."""
+    cnn = NatureCNN(gym.spaces.Box(0, 255, (4, 84, 84), np.uint8))
+    orthogonal_init(cnn, np.sqrt(2))
+    for layer in [*cnn.cnn[::2][:3], cnn.linear[0]]:
+        w = layer.weight.detach()
+        if w.dim() == 4:
+            assert w.is_contiguous(memory_format=torch.channels_last)
+        rows = w.reshape(len(w), -1)
+        assert torch.allclose(rows @ rows.T, 2.0 * torch.eye(len(w)), atol=1e-4)
+        assert not layer.bias.detach().any()
 
 
 @pytest.mark.parametrize("agent", ["dqn", "ppo", "a2c", "deep_option_critic"])

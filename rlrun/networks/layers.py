@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
@@ -33,6 +34,10 @@ def orthogonal_init(module: nn.Module, gain: float) -> None:
     `module` (SB3's init_weights)."""
     for layer in module.modules():
         if isinstance(layer, nn.Linear | nn.Conv2d):
-            nn.init.orthogonal_(layer.weight, gain)
+            # drawn contiguous, then copied: the CNN's weights are channels-last in memory
+            weight = torch.empty_like(layer.weight, memory_format=torch.contiguous_format)
+            nn.init.orthogonal_(weight, gain)
+            with torch.no_grad():
+                layer.weight.copy_(weight)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)

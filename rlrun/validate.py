@@ -104,6 +104,7 @@ def validate(cfg: DictConfig | dict) -> RunConfig:
     agent = build(agent_schema, agent_values, "agent")
     env = build(EnvConfig, values.pop("env"), "env")
     check_wrappers(env)
+    check_episode_metrics(env)
     exploration = resolve_exploration(agent_schema, values.pop("exploration"))
     encoder = component(ENCODERS, values.pop("encoder", None) or {"name": "auto"}, "encoder")
     if not agent_schema.uses_encoder and encoder.name != "auto":
@@ -209,6 +210,24 @@ def check_offline(run: RunConfig) -> None:
         raise ConfigError(
             "reward", f"agent '{run.agent.name}' runs in the {runner} loop; drop reward="
         )
+
+
+# The loop's own charts/<name> and eval/<name> tags, which an env.episode_metrics key would write
+# into (a second series on one TensorBoard chart).
+LOOP_TAGS = frozenset(
+    {"episodic_return", "episodic_length", "SPS", "intrinsic_reward"}
+    | {"mean_return", "std_return", "mean_length", "success_rate"}
+)
+
+
+def check_episode_metrics(env: EnvConfig) -> None:
+    for i, key in enumerate(env.episode_metrics):
+        if key in LOOP_TAGS:
+            raise ConfigError(
+                f"env.episode_metrics[{i}]",
+                f"{key!r} would be logged over rlrun's own charts/{key} or eval/{key}; rename it "
+                "in the env's info (a gymnasium.Wrapper in env.wrappers) and list that name",
+            )
 
 
 def check_wrappers(env: EnvConfig) -> None:

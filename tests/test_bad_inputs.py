@@ -122,6 +122,10 @@ BAD_INPUTS = [
     ),
     ("agent=action_value env=testbed env.kwargs.k=1", "env.kwargs: rlrun/Bandit-v0 rejected"),
     ("agent=dqn exploration=ucb", "exploration: "),
+    (
+        "env.episode_metrics=[score,mean_return]",
+        "env.episode_metrics[1]: 'mean_return' would be logged over rlrun's own",
+    ),
     ("agent=gradient_bandit env=testbed exploration=epsilon_greedy", "exploration: "),
     # files and directories
     ("hydra.run.dir=/proc/rlrun", "hydra.run.dir=/proc/rlrun: cannot write /proc/rlrun"),

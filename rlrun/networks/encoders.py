@@ -72,7 +72,7 @@ class NatureCNN(Encoder):
         )
         # oneDNN's convolutions run 1.2x (batch 32) to 1.5x (batch 256) faster forward and
         # backward on channels-last weights and inputs than on contiguous ones (one CPU thread)
-        self.cnn.to(memory_format=torch.channels_last)
+        self.cnn.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack it
         with torch.no_grad():
             n_flat = self.cnn(torch.zeros(1, c, h, w)).shape[1]
         self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())

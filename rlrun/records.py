@@ -19,6 +19,8 @@ from typing import IO, Any
 FINISHED = ("completed", "stopped")
 
 SUMMARY = "summary.json"
+# The eval/<name> scalars every runner logs at each evaluation (EvalResult's fields of that name).
+EVAL_SCALARS = ("mean_return", "std_return", "mean_length", "success_rate")
 LOCK = ".rlrun.lock"  # held by the process writing into a run directory
 
 

@@ -32,6 +32,7 @@ from rlrun.config.run import (
     VideoConfig,
 )
 from rlrun.errors import ConfigError
+from rlrun.records import EVAL_SCALARS
 
 log = logging.getLogger("rlrun")
 
@@ -215,8 +216,7 @@ def check_offline(run: RunConfig) -> None:
 # The loop's own charts/<name> and eval/<name> tags, which an env.episode_metrics key would write
 # into (a second series on one TensorBoard chart).
 LOOP_TAGS = frozenset(
-    {"episodic_return", "episodic_length", "SPS", "intrinsic_reward"}
-    | {"mean_return", "std_return", "mean_length", "success_rate"}
+    {"episodic_return", "episodic_length", "SPS", "intrinsic_reward", *EVAL_SCALARS}
 )
 
 

@@ -53,6 +53,7 @@ from rlrun.envs.vector import (
 )
 from rlrun.errors import ConfigError, Interrupted, NonFiniteError
 from rlrun.exploration.bonus import RewardBonus, make_bonus
+from rlrun.records import EVAL_SCALARS
 from rlrun.runners.base import (
     EvalResult,
     Services,
@@ -415,7 +416,7 @@ class OnlineRunner:
 
     def _evaluate(self, step: int, start: float) -> EvalResult:
         ev = self._run_evaluation()
-        for name in ("mean_return", "std_return", "mean_length", "success_rate"):
+        for name in EVAL_SCALARS:
             value = getattr(ev, name)
             if value is not None:
                 self.logger.scalar(f"eval/{name}", value, step)

@@ -26,7 +26,7 @@ from rlrun.agents.base import Agent, check_compatible, make_agent
 from rlrun.config.run import EnvConfig, RunConfig
 from rlrun.errors import ConfigError, Interrupted, RlrunError
 from rlrun.logger import TensorBoardLogger
-from rlrun.records import write_text
+from rlrun.records import EVAL_SCALARS, write_text
 from rlrun.runners.base import EvalResult, Services, TrainResult, interrupts
 from rlrun.runtime import seed_everything
 from rlrun.transition import Spaces, Transition
@@ -195,7 +195,7 @@ class TestbedRunner:
             100 * curves.optimal[-1],
             self.run_dir / "curves.csv",
         )
-        for name in ("mean_return", "std_return", "mean_length", "success_rate"):
+        for name in EVAL_SCALARS:
             self.logger.scalar(f"eval/{name}", getattr(ev, name), self.step)
         return TrainResult(
             steps=self.step,

@@ -149,7 +149,7 @@ def main() -> None:
         message=r"\s*'hydra/launcher/ray' is validated against ConfigStore schema",
         category=UserWarning,
     )
-    register_sweeper()
+    register_plugins()
     # SIGTERM (a scheduler's kill) outside the training loop, e.g. while building the env or
     # loading a checkpoint, unwinds like Ctrl-C, so the run still records how it ended.
     signal.signal(signal.SIGTERM, raise_interrupted)
@@ -209,15 +209,17 @@ def raise_interrupted(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
 
-def register_sweeper() -> None:
-    """Make `hydra/sweeper=rlrun_optuna` known. Hydra accepts plugins only from the
-    `hydra_plugins` namespace package and finds them by scanning it, which misses editable
-    installs, so the sweeper is registered here (its import stores its config; no optuna yet)."""
+def register_plugins() -> None:
+    """Make `hydra/sweeper=rlrun_optuna` and `hydra/launcher=batched` known. Hydra accepts
+    plugins only from the `hydra_plugins` namespace package and finds them by scanning it, which
+    misses editable installs, so they are registered here (no optuna or torch imported yet)."""
     from hydra.core.plugins import Plugins
 
+    from hydra_plugins.rlrun_batched import BatchedLauncher
     from hydra_plugins.rlrun_search import PrunedSweeper
 
     Plugins.instance().register(PrunedSweeper)
+    Plugins.instance().register(BatchedLauncher)
 
 
 CONFIG_GROUPS = (

@@ -31,9 +31,91 @@ from rlrun.validate import validate
 
 if TYPE_CHECKING:
     from rlrun.logger import TensorBoardLogger
-    from rlrun.runners.base import EvalResult, Runner
+    from rlrun.runners.base import EvalResult, Runner, TrainResult
 
 log = logging.getLogger(__name__)
+
+
+class Job:
+    """One job's records: the run directory's lock, provenance.json, and whatever happens a
+    summary.json that says how the job ended, so a failed job in a sweep still leaves a readable
+    record beside the others' results. `open`, then `started` once the runner is built, then
+    `finish` or `fail`; always `close`."""
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, overrides: list[str] | None) -> None:
+        self.cfg, self.run_dir, self.overrides = cfg, run_dir, overrides or []
+        self.t0 = time.perf_counter()
+        self.summary: dict[str, Any] = {"status": "failed"}
+        self.logger: TensorBoardLogger | None = None
+        self.runner: Runner | None = None
+        # A resume that is refused (finished run, other config, bad checkpoint) must leave the
+        # run's records as they were: they are written only once the checkpoint is accepted.
+        self.record = cfg.get("resume") is None
+        self.stack = contextlib.ExitStack()
+
+    def open(self) -> RunConfig:
+        """Validate (before anything heavy: a config error costs no torch import), lock the run
+        directory, write provenance."""
+        rc = validate(self.cfg)
+        self.summary.update(
+            agent=rc.agent.name, env=rc.env.id, seed=rc.seed, total_timesteps=rc.total_timesteps
+        )
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.stack.enter_context(run_dir_lock(self.run_dir))
+        except RunDirInUse as e:
+            self.record = False  # the run's records are the other process's
+            raise RlrunError(str(e)) from None
+        if self.record:
+            write_provenance(self.run_dir, self.cfg, self.overrides)
+        return rc
+
+    def started(self, runner: Runner, logger: TensorBoardLogger) -> None:
+        self.runner, self.logger = runner, logger
+        if not self.record:  # a resume whose checkpoint was accepted
+            self.record = True
+            write_provenance(self.run_dir, self.cfg, self.overrides)
+            self.summary["resumed_from_step"] = runner.step
+
+    def finish(self, rc: RunConfig, result: TrainResult) -> float:
+        """The job's result into its summary; its objective (the final evaluation's return)."""
+        status = "stopped" if result.stopped_early else "completed"
+        self.summary.update(status=status, **result.to_dict())
+        ev = result.final_eval
+        assert ev is not None  # the final evaluation always runs
+        self.summary["objective"] = ev.mean_return
+        print_summary(rc, result.to_dict(), self.run_dir)
+        return ev.mean_return
+
+    def fail(self, e: BaseException) -> None:
+        self.summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
+        if isinstance(e, KeyboardInterrupt):
+            self.summary["status"] = "interrupted"
+        if self.runner is not None:
+            self.summary["steps"] = self.runner.step  # where a resume would continue from
+
+    def close(self) -> None:
+        summary, logger = self.summary, self.logger
+        summary["total_wall_time_s"] = round(time.perf_counter() - self.t0, 3)
+        try:
+            if logger is not None:
+                try:
+                    if logger.opened:
+                        logger.hparams_end(summary["status"])
+                    logger.close()
+                except RlrunError as e:
+                    if summary["status"] in FINISHED:
+                        raise
+                    log.warning("%s", e)  # a full disk: the error that led here says more
+            if self.record:
+                try:
+                    write_summary(self.run_dir, summary)
+                except OSError as e:  # a full disk: the error that led here says more
+                    log.warning(
+                        "could not write %s/summary.json: %s", self.run_dir, e.strerror or e
+                    )
+        finally:
+            self.stack.close()
 
 
 def run(
@@ -46,69 +128,93 @@ def run(
 
     `on_eval(step, result)` sees every periodic evaluation and may stop the run by returning True
     (the summary then says "stopped"). `overrides` (the command line's) go into provenance.json.
-
-    Whatever happens, summary.json says how the job ended, so a failed job in a sweep still leaves
-    a readable record beside the others' results.
     """
-    t0 = time.perf_counter()
-    summary: dict[str, Any] = {"status": "failed"}
-    logger = runner = None
-    # A resume that is refused (finished run, other config, bad checkpoint) must leave the run's
-    # records as they were: they are written only once the checkpoint has been accepted.
-    record = cfg.get("resume") is None
-    with contextlib.ExitStack() as stack:
-        try:
-            rc = validate(cfg)  # before anything heavy: a config error costs no torch import
-            summary.update(
-                agent=rc.agent.name,
-                env=rc.env.id,
-                seed=rc.seed,
-                total_timesteps=rc.total_timesteps,
-            )
-            run_dir.mkdir(parents=True, exist_ok=True)
+    job = Job(cfg, run_dir, overrides)
+    try:
+        rc = job.open()
+        runner, logger = build(rc, cfg, run_dir, on_eval)
+        job.started(runner, logger)
+        return job.finish(rc, runner.train())
+    except BaseException as e:
+        job.fail(e)
+        raise
+    finally:
+        job.close()
+
+
+def run_group(
+    cfgs: list[DictConfig], run_dirs: list[Path], overrides: list[list[str]]
+) -> list[float | BaseException]:
+    """Train jobs that differ only in `seed` as one seed-batched group
+    (rlrun.runners.batched), each into its own run directory as `run` would; each job's
+    objective, or the exception that failed it. An interrupt is raised once every job's records
+    are written."""
+    jobs = [Job(cfg, d, o) for cfg, d, o in zip(cfgs, run_dirs, overrides, strict=True)]
+    outcomes: list[float | BaseException | None] = [None] * len(jobs)
+    opened: list[tuple[int, RunConfig]] = []
+    try:
+        for i, job in enumerate(jobs):
             try:
-                stack.enter_context(run_dir_lock(run_dir))
-            except RunDirInUse as e:
-                record = False  # the run's records are the other process's
-                raise RlrunError(str(e)) from None
-            if record:
-                write_provenance(run_dir, cfg, overrides or [])
-            runner, logger = build(rc, cfg, run_dir, on_eval)
-            if not record:
-                record = True
-                write_provenance(run_dir, cfg, overrides or [])
-                summary["resumed_from_step"] = runner.step
-            result = runner.train()
-            status = "stopped" if result.stopped_early else "completed"
-            summary.update(status=status, **result.to_dict())
-            ev = result.final_eval
-            assert ev is not None  # the final evaluation always runs
-            summary["objective"] = ev.mean_return
-            print_summary(rc, result.to_dict(), run_dir)
-            return ev.mean_return
-        except BaseException as e:
-            summary["error"] = f"{type(e).__name__}: {e}".strip().splitlines()[0]
-            if isinstance(e, KeyboardInterrupt):
-                summary["status"] = "interrupted"
-            if runner is not None:
-                summary["steps"] = runner.step  # where a resume would continue from
-            raise
-        finally:
-            summary["total_wall_time_s"] = round(time.perf_counter() - t0, 3)
-            if logger is not None:
-                try:
-                    if logger.opened:
-                        logger.hparams_end(summary["status"])
-                    logger.close()
-                except RlrunError as e:
-                    if summary["status"] in FINISHED:
-                        raise
-                    log.warning("%s", e)  # a full disk: the error that led here says more
-            if record:
-                try:
-                    write_summary(run_dir, summary)
-                except OSError as e:  # a full disk: the error that led here says more
-                    log.warning("could not write %s/summary.json: %s", run_dir, e.strerror or e)
+                opened.append((i, job.open()))
+            except Exception as e:  # noqa: BLE001 - that job fails; the group trains without it
+                outcomes[i] = e
+        if opened:
+            _train_group(jobs, opened, outcomes)
+    except BaseException as e:
+        for i, outcome in enumerate(outcomes):
+            if outcome is None:
+                outcomes[i] = e
+        raise
+    finally:
+        for i, job in enumerate(jobs):
+            outcome = outcomes[i]
+            if isinstance(outcome, BaseException):
+                job.fail(outcome)
+            job.close()
+    interrupted = [o for o in outcomes if isinstance(o, KeyboardInterrupt)]
+    if interrupted:
+        raise interrupted[0]
+    return outcomes  # type: ignore[return-value]
+
+
+def _train_group(
+    jobs: list[Job],
+    opened: list[tuple[int, RunConfig]],
+    outcomes: list[float | BaseException | None],
+) -> None:
+    import torch
+
+    from rlrun import checkpoint
+    from rlrun.logger import TensorBoardLogger
+    from rlrun.runners.base import Services
+    from rlrun.runners.batched import SeedBatch
+    from rlrun.runtime import resolve_device
+
+    rcs = [rc for _, rc in opened]
+    torch.set_num_threads(rcs[0].torch_threads)
+    device = resolve_device(rcs[0].device)
+    services = [
+        Services(
+            TensorBoardLogger(jobs[i].run_dir),
+            checkpoint.Checkpoints(jobs[i].run_dir / "checkpoints", rc.checkpoint.keep),
+        )
+        for i, rc in opened
+    ]
+    batch = SeedBatch.build(rcs, device, services)
+    log.info(
+        "%s on %s: seeds %s batched (%d envs each), device %s, %d steps",
+        rcs[0].agent.name,
+        rcs[0].env.id,
+        ", ".join(str(rc.seed) for rc in rcs),
+        rcs[0].env.num_envs,
+        device,
+        rcs[0].total_timesteps,
+    )
+    for (i, rc), member in zip(opened, batch.members, strict=True):
+        start_logs(member.logger, rc, jobs[i].cfg, device)
+        jobs[i].started(member, member.logger)
+    for (i, rc), result in zip(opened, batch.train(), strict=True):
+        outcomes[i] = result if isinstance(result, BaseException) else jobs[i].finish(rc, result)
 
 
 def build(
@@ -123,7 +229,6 @@ def build(
 
     from rlrun import checkpoint
     from rlrun.logger import TensorBoardLogger
-    from rlrun.records import flatten
     from rlrun.runners.base import Services
     from rlrun.runtime import resolve_device
     from rlrun.video import VideoRecorder
@@ -163,17 +268,25 @@ def build(
         run_dir,
     )
     if ckpt is None:
-        task = OmegaConf.to_container(cfg, resolve=True)
-        logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
-        resolved = {
-            **checkpoint.identity(rc),
-            "total_timesteps": rc.total_timesteps,
-            "device": str(device),
-        }
-        logger.hparams_start(flatten(resolved))
+        start_logs(logger, rc, cfg, device)
     else:
         runner.load_checkpoint(ckpt)
     return runner, logger
+
+
+def start_logs(logger: TensorBoardLogger, rc: RunConfig, cfg: DictConfig, device: Any) -> None:
+    """A new run's first TensorBoard records: its config as text, its hyperparameters."""
+    from rlrun import checkpoint
+    from rlrun.records import flatten
+
+    task = OmegaConf.to_container(cfg, resolve=True)
+    logger.text("config", "    " + OmegaConf.to_yaml(task).replace("\n", "\n    "))
+    resolved = {
+        **checkpoint.identity(rc),
+        "total_timesteps": rc.total_timesteps,
+        "device": str(device),
+    }
+    logger.hparams_start(flatten(resolved))
 
 
 def write_provenance(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:

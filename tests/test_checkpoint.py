@@ -167,7 +167,7 @@ def _train(run_dir: Path, *overrides: str, interrupt_at: int | None = None):
 
         def signal_at(step, _result):
             if step == interrupt_at:
-                trainer._on_signal(signal.SIGINT)
+                trainer.on_signal(signal.SIGINT)
             return False
 
         trainer.on_eval = signal_at
@@ -567,7 +567,7 @@ def test_a_signal_in_the_last_step_lets_the_run_finish(tmp_path):
     def update_then_signal(step: int) -> None:
         update(step)
         if step == 1000:
-            trainer._on_signal(signal.SIGTERM)
+            trainer.on_signal(signal.SIGTERM)
 
     trainer.agent.update = update_then_signal
     try:

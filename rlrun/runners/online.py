@@ -44,6 +44,7 @@ from rlrun.checkpoint import (
 from rlrun.config.run import RunConfig
 from rlrun.demos import RecoveredReward, check_source_env, load_demos, load_reward
 from rlrun.envs.vector import (
+    Finished,
     episode_metrics,
     finished,
     frame_stack,
@@ -193,7 +194,20 @@ class OnlineRunner:
         return self.state.result
 
     def train(self) -> TrainResult:
-        cfg, env, s = self.cfg, self.env, self.state
+        start = self.begin()
+        if self.state.obs is None:
+            self.state.obs, _ = self.env.reset(seed=self.cfg.seed)
+        with interrupts(self.on_signal):
+            while self.state.step < self.cfg.total_timesteps:
+                self._step()
+                if self.after_step(start):
+                    break
+            return self.end(start)
+
+    def begin(self) -> float:
+        """Before the first step of this process: the (perf_counter) time training started,
+        counting the time of a resumed run's earlier processes."""
+        cfg, s = self.cfg, self.state
         replay_size = self._replay_nbytes() if cfg.checkpoint.save_replay_buffer else 0
         if replay_size and self.checkpoints is not None:
             log.info(
@@ -201,8 +215,7 @@ class OnlineRunner:
                 "%.2f GB once it is full",
                 replay_size / 1e9,
             )
-        start = time.perf_counter() - s.elapsed_s
-        bar = tqdm(
+        self._bar = tqdm(
             total=cfg.total_timesteps,
             initial=s.step,
             unit="step",
@@ -210,67 +223,72 @@ class OnlineRunner:
             dynamic_ncols=True,
             smoothing=0.1,
         )
-        if s.obs is None:
-            s.obs, _ = env.reset(seed=cfg.seed)
-        with interrupts(self._on_signal):
-            while s.step < cfg.total_timesteps:
-                self._step()
+        return time.perf_counter() - s.elapsed_s
 
-                if s.step >= s.next_log or s.step >= cfg.total_timesteps:
-                    s.next_log += cfg.logger.log_every_steps
-                    sps = s.step / (time.perf_counter() - start)
-                    self._log_charts(s.step, sps)
-                    bar.update(s.step - bar.n)
-                    if s.recent_returns:
-                        bar.set_postfix(
-                            sps=f"{sps:,.0f}",
-                            ret=f"{np.mean(s.recent_returns):.2f}",
-                            refresh=False,
-                        )
-                stop = False
-                if (
-                    s.next_eval is not None
-                    and s.step >= s.next_eval
-                    and s.step < cfg.total_timesteps
-                ):
-                    assert cfg.eval.every_steps is not None  # else no next_eval
-                    s.next_eval += cfg.eval.every_steps
-                    ev = self._evaluate(s.step, start)
-                    stop = self.on_eval is not None and self.on_eval(s.step, ev)
-                if s.next_video is not None and s.step >= s.next_video:
-                    assert cfg.video.every_steps is not None  # else no next_video
-                    s.next_video += cfg.video.every_steps
-                    if self.recorder is not None:
-                        self.recorder.record(self.agent, s.step)
-                if s.next_checkpoint is not None and s.step >= s.next_checkpoint:
-                    assert cfg.checkpoint.every_steps is not None  # else no next_checkpoint
-                    s.next_checkpoint += cfg.checkpoint.every_steps
-                    self._save(start)
-                if self._signal is not None and s.step < cfg.total_timesteps:
-                    self._save(start)
-                    bar.close()
-                    raise Interrupted(self._signal)
-                if stop:
-                    s.result.stopped_early = True
-                    break
-            # A signal from here on (the last step, the final evaluation) lets the run finish:
-            # only a second one stops it.
-            bar.close()
-            r = s.result
-            # Resumed from the checkpoint taken after the final evaluation (a run killed before it
-            # wrote its summary): the result is all there.
-            evaluated = bool(r.evaluations) and r.evaluations[-1][0] == s.step
-            if not (s.step >= cfg.total_timesteps and evaluated):
-                r.steps = s.step
-                r.wall_time_s = time.perf_counter() - start
-                r.sps = s.step / r.wall_time_s
-                self._evaluate(s.step, start)  # the final evaluation is the run's result
-                self._save(start)
+    @property
+    def next_task(self) -> int:
+        """The step at or after which `after_step` has something to do."""
+        s = self.state
+        due = [s.next_log, s.next_eval, s.next_video, s.next_checkpoint]
+        return min(d for d in due if d is not None)
+
+    def after_step(self, start: float) -> bool:
+        """The periodic tasks due at this step: log, evaluate, record, checkpoint; a signal
+        received saves and raises Interrupted. True: an `on_eval` callback stopped training."""
+        cfg, s = self.cfg, self.state
+        if s.step >= s.next_log or s.step >= cfg.total_timesteps:
+            s.next_log += cfg.logger.log_every_steps
+            sps = s.step / (time.perf_counter() - start)
+            self._log_charts(s.step, sps)
+            self._bar.update(s.step - self._bar.n)
+            if s.recent_returns:
+                self._bar.set_postfix(
+                    sps=f"{sps:,.0f}", ret=f"{np.mean(s.recent_returns):.2f}", refresh=False
+                )
+        stop = False
+        if s.next_eval is not None and s.step >= s.next_eval and s.step < cfg.total_timesteps:
+            assert cfg.eval.every_steps is not None  # else no next_eval
+            s.next_eval += cfg.eval.every_steps
+            ev = self._evaluate(s.step, start)
+            stop = self.on_eval is not None and self.on_eval(s.step, ev)
+        if s.next_video is not None and s.step >= s.next_video:
+            assert cfg.video.every_steps is not None  # else no next_video
+            s.next_video += cfg.video.every_steps
+            if self.recorder is not None:
+                self.recorder.record(self.agent, s.step)
+        if s.next_checkpoint is not None and s.step >= s.next_checkpoint:
+            assert cfg.checkpoint.every_steps is not None  # else no next_checkpoint
+            s.next_checkpoint += cfg.checkpoint.every_steps
+            self._save(start)
+        if self._signal is not None and s.step < cfg.total_timesteps:
+            self._save(start)
+            self._bar.close()
+            raise Interrupted(self._signal)
+        if stop:
+            s.result.stopped_early = True
+        return stop
+
+    def end(self, start: float) -> TrainResult:
+        """After the last step: the final evaluation and checkpoint; the run's result.
+
+        A signal from here on lets the run finish: only a second one stops it."""
+        s = self.state
+        self._bar.close()
+        r = s.result
+        # Resumed from the checkpoint taken after the final evaluation (a run killed before it
+        # wrote its summary): the result is all there.
+        evaluated = bool(r.evaluations) and r.evaluations[-1][0] == s.step
+        if not (s.step >= self.cfg.total_timesteps and evaluated):
+            r.steps = s.step
+            r.wall_time_s = time.perf_counter() - start
+            r.sps = s.step / r.wall_time_s
+            self._evaluate(s.step, start)  # the final evaluation is the run's result
+            self._save(start)
         return r
 
     def _step(self) -> None:
         """One step of every env: act, learn, and log the episodes that ended."""
-        cfg, agent, env, logger, s = self.cfg, self.agent, self.env, self.logger, self.state
+        agent, env, s = self.agent, self.env, self.state
         action = agent.act(s.obs, explore=True)
         next_obs, reward, terminated, truncated, infos = env.step(action)
         s.step += env.num_envs
@@ -290,16 +308,21 @@ class OnlineRunner:
 
         done = finished(infos)
         if done is not None:
+            self.record_episodes(done)
+
+    def record_episodes(self, done: Finished) -> None:
+        """charts/ for the episodes that ended at this step."""
+        logger, s = self.logger, self.state
+        for i in np.flatnonzero(done.envs):
+            ret = float(done.returns[i])
+            logger.scalar("charts/episodic_return", ret, s.step)
+            logger.scalar("charts/episodic_length", int(done.lengths[i]), s.step)
+            s.recent_returns.append(ret)
+        values = episode_metrics(self.cfg.env.episode_metrics, self.cfg.env.id, done)
+        for key, value in values.items():
             for i in np.flatnonzero(done.envs):
-                ret = float(done.returns[i])
-                logger.scalar("charts/episodic_return", ret, s.step)
-                logger.scalar("charts/episodic_length", int(done.lengths[i]), s.step)
-                s.recent_returns.append(ret)
-            values = episode_metrics(cfg.env.episode_metrics, cfg.env.id, done)
-            for key, value in values.items():
-                for i in np.flatnonzero(done.envs):
-                    logger.scalar(f"charts/{key}", float(value[i]), s.step)
-            s.result.episodes += int(done.envs.sum())
+                logger.scalar(f"charts/{key}", float(value[i]), s.step)
+        s.result.episodes += int(done.envs.sum())
 
     def _add_bonus(self, t: Transition) -> Transition:
         """The transition with the bonus in its reward (the logged return stays the env's)."""
@@ -309,7 +332,7 @@ class OnlineRunner:
         self.state.intrinsic_count += len(intrinsic)
         return dataclasses.replace(t, reward=t.reward + intrinsic)
 
-    def _on_signal(self, signum: int) -> None:
+    def on_signal(self, signum: int) -> None:
         """First SIGINT/SIGTERM: finish this step, checkpoint, stop. A second one stops at once."""
         if self._signal is not None:
             raise Interrupted(signum)

@@ -60,9 +60,17 @@ class ValueTable(Agent):
         )
         self.strategy = make_exploration(exploration, row_spaces, Strategy)
         self.rng = np.random.default_rng(seed)
-        self._td_sq_sum = 0.0
-        self._q_sum = 0.0
-        self._count = 0
+        self.members = 1  # a seed-batched group's members, each a block of rows (split_members)
+        self._td_sq_sum: float | np.ndarray = 0.0
+        self._q_sum: float | np.ndarray = 0.0
+        self._count: int | np.ndarray = 0
+
+    def split_members(self, members: int) -> None:
+        """Keep the statistics per member of a seed-batched group whose members' tables are
+        `members` equal blocks of rows (rlrun.runners.batched)."""
+        self.members = members
+        self._td_sq_sum, self._q_sum = np.zeros(members), np.zeros(members)
+        self._count = np.zeros(members, dtype=np.int64)
 
     def act_rows(self, rows: np.ndarray, *, explore: bool) -> np.ndarray:
         q = self.q[rows]
@@ -80,19 +88,34 @@ class ValueTable(Agent):
     ) -> None:
         """Q(row, a) += lr * (target - Q(row, a)) for each env's transition (`step_towards`)."""
         td_error = step_towards(self.q, rows, action, target, lr, distinct)
-        self._td_sq_sum += float(np.dot(td_error, td_error))
-        self._q_sum += float(self.q[rows, action].sum())
-        self._count += len(td_error)
+        if self.members == 1:
+            self._td_sq_sum += float(np.dot(td_error, td_error))
+            self._q_sum += float(self.q[rows, action].sum())
+            self._count += len(td_error)
+            return
+        member = rows // (len(self.q) // self.members)
+        self._td_sq_sum += np.bincount(member, td_error * td_error, self.members)
+        self._q_sum += np.bincount(member, self.q[rows, action], self.members)
+        self._count += np.bincount(member, minlength=self.members)
 
     def pop_metrics(self) -> dict[str, float]:
-        if self._count == 0:
-            return {}
-        out = {
-            "losses/td_loss": self._td_sq_sum / self._count,
-            "losses/q_values": self._q_sum / self._count,
-        }
-        self._td_sq_sum = self._q_sum = 0.0
-        self._count = 0
+        if self.members > 1:
+            raise TypeError("a seed-batched table: pop_member_metrics")
+        return self.pop_member_metrics()[0]
+
+    def pop_member_metrics(self) -> list[dict[str, float]]:
+        """pop_metrics of each member (one, unless `split_members`)."""
+        sums = np.atleast_1d(self._td_sq_sum), np.atleast_1d(self._q_sum)
+        counts = np.atleast_1d(self._count)
+        out = [
+            {"losses/td_loss": float(td / n), "losses/q_values": float(q / n)} if n else {}
+            for td, q, n in zip(*sums, counts, strict=True)
+        ]
+        if self.members == 1:
+            self._td_sq_sum = self._q_sum = 0.0
+            self._count = 0
+        else:
+            self.split_members(self.members)
         return out
 
     def exploration_value(self) -> tuple[str, float] | None:

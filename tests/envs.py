@@ -168,3 +168,28 @@ class DropScoreOfSeed1(gym.Wrapper):
         if self.env.unwrapped.offset == 1:
             info = {k: v for k, v in info.items() if k != "score"}
         return obs, reward, terminated, truncated, info
+
+
+class NaNForSeedEnv(ConstantRewardEnv):
+    """ConstantRewardEnv whose rewards turn NaN after `nan_after` steps, only in a copy first
+    reset with `bad_seed`: one diverging seed of a seed-batched group."""
+
+    def __init__(self, bad_seed: int = 1, nan_after: int = 50) -> None:
+        super().__init__(discrete_obs=True)
+        self.bad_seed, self.nan_after = bad_seed, nan_after
+        self._bad: bool | None = None
+        self._total = 0
+
+    def reset(self, *, seed=None, options=None):
+        if self._bad is None:
+            self._bad = seed == self.bad_seed
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self._total += 1
+        nan = self._bad and self._total >= self.nan_after
+        return obs, float("nan") if nan else reward, terminated, truncated, info
+
+
+gym.register("NaNForSeed-v0", entry_point=NaNForSeedEnv, max_episode_steps=10)

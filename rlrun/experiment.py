@@ -147,8 +147,7 @@ def run_group(
 ) -> list[float | BaseException]:
     """Train jobs that differ only in `seed` as one seed-batched group
     (rlrun.runners.batched), each into its own run directory as `run` would; each job's
-    objective, or the exception that failed it. An interrupt is raised once every job's records
-    are written."""
+    objective, or the exception that ended it (an Interrupted: the caller stops the sweep)."""
     jobs = [Job(cfg, d, o) for cfg, d, o in zip(cfgs, run_dirs, overrides, strict=True)]
     outcomes: list[float | BaseException | None] = [None] * len(jobs)
     opened: list[tuple[int, RunConfig]] = []
@@ -171,9 +170,6 @@ def run_group(
             if isinstance(outcome, BaseException):
                 job.fail(outcome)
             job.close()
-    interrupted = [o for o in outcomes if isinstance(o, KeyboardInterrupt)]
-    if interrupted:
-        raise interrupted[0]
     return outcomes  # type: ignore[return-value]
 
 
@@ -189,17 +185,23 @@ def _train_group(
     from rlrun.runners.base import Services
     from rlrun.runners.batched import SeedBatch
     from rlrun.runtime import resolve_device
+    from rlrun.video import VideoRecorder
 
     rcs = [rc for _, rc in opened]
     torch.set_num_threads(rcs[0].torch_threads)
     device = resolve_device(rcs[0].device)
-    services = [
-        Services(
-            TensorBoardLogger(jobs[i].run_dir),
-            checkpoint.Checkpoints(jobs[i].run_dir / "checkpoints", rc.checkpoint.keep),
+    services = []
+    for i, rc in opened:
+        logger = TensorBoardLogger(jobs[i].run_dir)
+        services.append(
+            Services(
+                logger,
+                checkpoint.Checkpoints(jobs[i].run_dir / "checkpoints", rc.checkpoint.keep),
+                recorder=VideoRecorder(rc.video, rc.eval_env, rc.eval_seed, jobs[i].run_dir, logger)
+                if rc.video.every_steps is not None
+                else None,
+            )
         )
-        for i, rc in opened
-    ]
     batch = SeedBatch.build(rcs, device, services)
     log.info(
         "%s on %s: seeds %s batched (%d envs each), device %s, %d steps",

@@ -39,6 +39,8 @@ from rlrun.errors import RlrunError
 
 log = logging.getLogger(__name__)
 
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's job log format
+
 
 @dataclass
 class Prepared:
@@ -51,7 +53,10 @@ class Prepared:
 
 
 class BatchedLauncher(Launcher):
-    def __init__(self, max_group: int = 64) -> None:
+    def __init__(self, n_jobs: int = 1, max_group: int = 64) -> None:
+        if n_jobs < 1:
+            raise RlrunError(f"hydra.launcher.n_jobs: must be >= 1, got {n_jobs}")
+        self.n_jobs = n_jobs  # groups trained at once, each in a joblib worker process
         self.max_group = max_group  # more seeds than this: several groups
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
@@ -79,12 +84,23 @@ class BatchedLauncher(Launcher):
                 sweep_config.hydra.job.num = idx
             configs.append(sweep_config)
         returns: dict[int, JobReturn] = {}
-        for group in self._groups(job_overrides, configs):
-            if len(group) > 1:
-                for n, ret in zip(group, self._run_group([configs[i] for i in group]), strict=True):
-                    returns[n] = ret
-            else:
+        groups = self._groups(job_overrides, configs)
+        for group in groups:
+            if len(group) == 1:
                 returns[group[0]] = self._run_alone(configs[group[0]])
+        batched = [[configs[i] for i in group] for group in groups if len(group) > 1]
+        prepared = [self._prepare_group(group) for group in batched]
+        outcomes = self._train_groups(prepared)
+        for group, jobs, results in zip(groups_of(groups), prepared, outcomes, strict=True):
+            for n, ret in zip(group, self._finish_group(jobs, results), strict=True):
+                returns[n] = ret
+        interrupted = [
+            ret._return_value
+            for ret in returns.values()
+            if isinstance(ret._return_value, KeyboardInterrupt)
+        ]
+        if interrupted:
+            raise interrupted[0]  # every job's records are written; the sweep stops here
         return [returns[i] for i in range(len(configs))]
 
     def _groups(
@@ -102,10 +118,13 @@ class BatchedLauncher(Launcher):
                 log.info("job #%d runs alone: %s", config.hydra.job.num, why)
                 alone.append([i])
                 continue
-            key = tuple(o for o in overrides if o.split("=", 1)[0].lstrip("+") != "seed")
+            key = tuple(o for o in overrides if not _is_seed(o))
             by_key.setdefault(key, []).append(i)
-        size = self.max_group
-        groups = [g[k : k + size] for g in by_key.values() for k in range(0, len(g), size)]
+        groups = []
+        for jobs in by_key.values():
+            # enough groups to keep n_jobs workers busy, none larger than max_group
+            size = min(self.max_group, -(-len(jobs) // self.n_jobs))
+            groups += [jobs[k : k + size] for k in range(0, len(jobs), size)]
         return sorted(groups + alone)
 
     def _why_alone(self, config: DictConfig) -> str | None:
@@ -140,36 +159,55 @@ class BatchedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return ret
 
-    def _run_group(self, configs: list[DictConfig]) -> list[JobReturn]:
+    def _prepare_group(self, configs: list[DictConfig]) -> list[Prepared]:
         from rlrun.cli import check_group_choices
-        from rlrun.experiment import run_group
 
-        assert self.hydra_context is not None and self.config is not None
+        seeds = ",".join(str(c.seed) for c in configs)
+        common = [o for o in filter_overrides(_overrides(configs[0])) if not _is_seed(o)]
         log.info(
-            "\t#%s : %s, batched",
+            "\t#%s : %s seed=%s, batched",
             ",".join(str(c.hydra.job.num) for c in configs),
-            " ".join(filter_overrides(_overrides(configs[0]))),
+            " ".join(common),
+            seeds,
         )
         jobs = []
         original = HydraConfig.instance().cfg
         try:
             for config in configs:
-                job = self._prepare(config)
+                jobs.append(self._prepare(config))
                 check_group_choices(HydraConfig.get())
-                jobs.append(job)
         finally:
             HydraConfig.instance().cfg = original
-        outcomes: list[Any]
-        try:
-            outcomes = run_group(
+        return jobs
+
+    def _train_groups(self, groups: list[list[Prepared]]) -> list[list[Any]]:
+        """Each group's outcomes: in this process one group after another, or `n_jobs` groups
+        at a time in joblib's worker processes."""
+        work = [
+            (
                 [j.task_cfg for j in jobs],
                 [j.run_dir for j in jobs],
-                [list(_overrides(j.config)) for j in jobs],
+                [_overrides(j.config) for j in jobs],
+                [j.run_dir / f"{j.config.hydra.job.name}.log" for j in jobs],
             )
-        except KeyboardInterrupt:
-            raise  # every job's records are written; the sweep stops as it would alone
-        except Exception as e:  # noqa: BLE001 - the group could not be built: each job fails
-            outcomes = [e] * len(jobs)
+            for jobs in groups
+        ]
+        if self.n_jobs == 1 or len(work) < 2:
+            return [train_group(*w) for w in work]
+        try:
+            from joblib import Parallel, delayed
+        except ImportError:
+            raise RlrunError(
+                f"hydra.launcher.n_jobs={self.n_jobs}: needs joblib "
+                '(pip install "rlrun[joblib]"), or n_jobs=1'
+            ) from None
+        with Parallel(n_jobs=min(self.n_jobs, len(work)), backend="loky") as parallel:
+            return list(parallel(delayed(train_group)(*w) for w in work))
+
+    def _finish_group(self, jobs: list[Prepared], outcomes: list[Any]) -> list[JobReturn]:
+        """What `run_job` does after the task function: the JobReturn, on_job_end."""
+        assert self.hydra_context is not None and self.config is not None
+        original = HydraConfig.instance().cfg
         for job, outcome in zip(jobs, outcomes, strict=True):
             failed = isinstance(outcome, BaseException)
             job.ret.return_value = outcome
@@ -211,6 +249,42 @@ class BatchedLauncher(Launcher):
             )
         ret.task_name = str(config.hydra.job.name)
         return Prepared(config, task_cfg, output_dir, ret)
+
+
+def train_group(
+    cfgs: list[DictConfig], run_dirs: list[Path], overrides: list[list[str]], logs: list[Path]
+) -> list[Any]:
+    """One group's training (here or in a worker process): each job's objective or exception
+    (picklable, for the way back from a worker). The group's log lines go into every job's
+    log file, as a job's own lines do when it runs alone."""
+    from rlrun.callbacks import picklable
+    from rlrun.experiment import run_group
+
+    handlers = [logging.FileHandler(path) for path in logs]
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        outcomes = run_group(cfgs, run_dirs, overrides)
+    except Exception as e:  # noqa: BLE001 - the group could not be built: each job fails
+        outcomes = [e] * len(cfgs)
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    return [picklable(o) if isinstance(o, Exception) else o for o in outcomes]
+
+
+def groups_of(groups: list[list[int]]) -> list[list[int]]:
+    """The groups of more than one job, in order."""
+    return [g for g in groups if len(g) > 1]
+
+
+def _is_seed(override: str) -> bool:
+    return override.split("=", 1)[0].lstrip("+") == "seed"
 
 
 def _overrides(config: DictConfig) -> list[str]:

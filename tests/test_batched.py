@@ -205,3 +205,102 @@ def test_jobs_of_agents_not_batched_yet_run_alone(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "runs alone: agent dyna_q is not batched yet" in proc.stdout + proc.stderr
     assert [summary(job)["status"] for job in jobs] == ["completed", "completed"]
+
+
+def test_event_files_are_tensorboards_own_format(tmp_path):
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as reference
+
+    from rlrun.logger import TensorBoardLogger, masked_crc32c
+
+    for data in (b"", b"a", bytes(range(256)) * 5):
+        assert masked_crc32c(data) == reference(data)
+    logger = TensorBoardLogger(tmp_path)
+    for step in range(5):
+        logger.scalar("charts/episodic_return", step / 2, step)
+    logger.text("config", "seed: 0")
+    logger.close()
+    # every record's checksums as TensorBoard's own reader checks them
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
+
+    (path,) = tmp_path.glob("events.out.tfevents.*")
+    reader = PyRecordReader_New(str(path))
+    records = 0
+    while True:
+        try:
+            reader.GetNext()
+        except Exception:  # noqa: BLE001 - the reader says "out of range" at the end
+            break
+        records += 1
+    assert records == 1 + 5 + 1  # file version, the scalars, the text
+    assert read_scalars(tmp_path)["charts/episodic_return"] == [(s, s / 2) for s in range(5)]
+
+
+def test_two_groups_train_in_two_worker_processes(tmp_path):
+    pytest.importorskip("joblib")
+    proc, jobs = batched(
+        tmp_path, "w", *FROZENLAKE_SWEEP, "hydra.launcher.n_jobs=2", "seed=0,1,2,3"
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for job in jobs:
+        assert summary(job)["status"] == "completed"
+    # each group's lines in its jobs' logs; its event files written by its worker's pid
+    logs = [(job / "rlrun.log").read_text() for job in jobs]
+    assert [log.split("seeds ")[1].split(" batched")[0] for log in logs] == ["0, 1"] * 2 + [
+        "2, 3"
+    ] * 2
+    pids = [next(job.glob("events.out.tfevents.*")).name.rsplit(".", 2)[1] for job in jobs]
+    assert pids[0] == pids[1] != pids[2] == pids[3], pids
+
+
+def test_an_interrupted_group_checkpoints_every_seed_and_the_sweep_continues(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import ROOT
+
+    args = [
+        "-m",
+        "hydra/launcher=batched",
+        "agent=qlearning",
+        "env=frozenlake",
+        "total_timesteps=100000",
+        "checkpoint.every_steps=4000",
+        "eval.every_steps=20000",
+        "logger.progress=false",
+        "seed=0,1",
+        "hydra.sweep.dir=sweep",
+    ]
+    exe = Path(sys.executable).with_name("rlrun")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rlrun"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([*cmd, *args], cwd=tmp_path, env=env, start_new_session=True)
+    sweep_dir = tmp_path / "sweep"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(sweep_dir.glob("*/checkpoints/step_8000.pt"))) == 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+    assert proc.wait(timeout=60) == 130
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.name[0].isdigit())
+    stopped_at = []
+    for job in jobs:
+        s = summary(job)
+        assert s["status"] == "interrupted" and 0 < s["steps"] < 100000, s
+        assert (job / "checkpoints" / f"step_{s['steps']}.pt").exists()  # saved where it stopped
+        stopped_at.append(s["steps"])
+    assert stopped_at[0] == stopped_at[1]  # the group stopped as one
+
+    # the same command again: each seed resumes its checkpoint (alone) and finishes
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "runs alone: it continues an earlier attempt" in again.stdout + again.stderr
+    for job in jobs:
+        s = summary(job)
+        assert s["status"] == "completed" and s["resumed_from_step"] == stopped_at[0], s
+        steps = [step for step, _ in read_scalars(job)["eval/mean_return"]]
+        assert steps == [20000, 40000, 60000, 80000, 100000], steps  # one point a step

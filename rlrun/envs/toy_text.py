@@ -63,7 +63,13 @@ class ToyTextVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, cfg: EnvConfig, num_envs: int) -> None:
         env = gym.make(cfg.id, **make_kwargs(cfg))
-        self.cdf, self.next_state, self.reward_table, self.term_table = transition_table(env)
+        cdf, next_state, reward, terminated = transition_table(env)
+        # flat over (state, action) and over (state, action, outcome): one index per lookup
+        self.n_actions, self.n_outcomes = cdf.shape[1], cdf.shape[2]
+        self.cdf = cdf.reshape(-1, self.n_outcomes)
+        self.next_state, self.reward_table, self.term_table = (
+            x.ravel() for x in (next_state, reward, terminated)
+        )
         self.start_cdf = np.cumsum(env.unwrapped.initial_state_distrib)  # type: ignore[attr-defined]
         limit = env.spec.max_episode_steps if env.spec is not None else None
         self.max_steps = limit if limit is not None else np.iinfo(np.int64).max
@@ -100,13 +106,13 @@ class ToyTextVectorEnv(gym.vector.VectorEnv):
     def step(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        s, a = self.state, np.asarray(actions)
-        u = self.np_random.random(self.num_envs)
+        sa = self.state * self.n_actions + actions
+        u = self.np_random.random((self.num_envs, 1))
         # categorical_sample's draw: the first outcome whose cumulative probability exceeds u
-        k = (self.cdf[s, a] <= u[:, None]).sum(axis=1)
-        next_state = self.next_state[s, a, k]
-        reward = self.reward_table[s, a, k]
-        terminated = self.term_table[s, a, k]
+        outcome = sa * self.n_outcomes + (self.cdf[sa] <= u).sum(axis=1)
+        next_state = self.next_state[outcome]
+        reward = self.reward_table[outcome]
+        terminated = self.term_table[outcome]
         self.returns += reward
         self.lengths += 1
         truncated = self.lengths >= self.max_steps

@@ -149,6 +149,7 @@ class SeedBatch:
         self.device = device
         self.members: list[MemberRunner] = []
         self._metrics: list[dict[str, float]] | None = None
+        self._signalled = False
 
     @classmethod
     def build(cls, rcs: list[RunConfig], device: Any, services: list[Services]) -> SeedBatch:
@@ -163,7 +164,7 @@ class SeedBatch:
         spaces = Spaces(gym.spaces.Discrete(n * rows), action, env.num_envs, rc.total_timesteps)
         agent = make_agent(rc, spaces, device, seed=stream_seed(seeds[0], AGENT_STREAM, *seeds[1:]))
         assert isinstance(agent, TabularAgent)  # unbatchable() lets only these in
-        agent.split_members(n)
+        agent.split_members(n, one_env_each=rc.env.num_envs == 1)
         batch = cls(rcs, agent, env, rows, device)
         for i, (member_rc, member_services) in enumerate(zip(rcs, services, strict=True)):
             eval_env = make_group_env(
@@ -219,6 +220,8 @@ class SeedBatch:
         return out
 
     def on_signal(self, signum: int) -> None:
+        """Every member checkpoints and stops at the next step (a second signal: at once)."""
+        self._signalled = True
         for member in self.members:
             member.on_signal(signum)
 
@@ -249,12 +252,12 @@ class SeedBatch:
                 rows = next_rows
                 done = finished(infos)
                 if done is not None:
-                    for i in live:
+                    for i in np.unique(np.flatnonzero(done.envs) // copies):
                         mine = slice_finished(done, envs[i])
-                        if mine is not None:
+                        if mine is not None and i in live:
                             self.members[i].state.step = step
                             self.members[i].record_episodes(mine)
-                if step >= next_task or step >= total:
+                if step >= next_task or step >= total or self._signalled:
                     for i in list(live):
                         self.members[i].state.step = step
                         due = partial(MemberRunner.after_step, start=starts[i])

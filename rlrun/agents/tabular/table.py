@@ -61,14 +61,17 @@ class ValueTable(Agent):
         self.strategy = make_exploration(exploration, row_spaces, Strategy)
         self.rng = np.random.default_rng(seed)
         self.members = 1  # a seed-batched group's members, each a block of rows (split_members)
+        self._distinct_rows = False  # no two envs ever update one entry in a step
         self._td_sq_sum: float | np.ndarray = 0.0
         self._q_sum: float | np.ndarray = 0.0
         self._count: int | np.ndarray = 0
 
-    def split_members(self, members: int) -> None:
+    def split_members(self, members: int, one_env_each: bool = False) -> None:
         """Keep the statistics per member of a seed-batched group whose members' tables are
-        `members` equal blocks of rows (rlrun.runners.batched)."""
+        `members` equal blocks of rows (rlrun.runners.batched); `one_env_each`: each member
+        steps one env, so no two of a step's updates share an entry."""
         self.members = members
+        self._distinct_rows = one_env_each
         self._td_sq_sum, self._q_sum = np.zeros(members), np.zeros(members)
         self._count = np.zeros(members, dtype=np.int64)
 
@@ -87,7 +90,7 @@ class ValueTable(Agent):
         distinct: bool = False,
     ) -> None:
         """Q(row, a) += lr * (target - Q(row, a)) for each env's transition (`step_towards`)."""
-        td_error = step_towards(self.q, rows, action, target, lr, distinct)
+        td_error = step_towards(self.q, rows, action, target, lr, distinct or self._distinct_rows)
         if self.members == 1:
             self._td_sq_sum += float(np.dot(td_error, td_error))
             self._q_sum += float(self.q[rows, action].sum())
@@ -115,7 +118,7 @@ class ValueTable(Agent):
             self._td_sq_sum = self._q_sum = 0.0
             self._count = 0
         else:
-            self.split_members(self.members)
+            self.split_members(self.members, self._distinct_rows)
         return out
 
     def exploration_value(self) -> tuple[str, float] | None:

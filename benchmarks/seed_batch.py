@@ -43,7 +43,7 @@ LAUNCHERS = {
 }
 
 
-def sweep(task: str, launcher: str, seeds: int, out: Path) -> tuple[float, list[float]]:
+def sweep(task: str, launcher: str, seeds: range, out: Path) -> tuple[float, list[float]]:
     """Wall time of the whole sweep command; each seed's final mean eval return."""
     cmd = [
         sys.executable,
@@ -52,7 +52,7 @@ def sweep(task: str, launcher: str, seeds: int, out: Path) -> tuple[float, list[
         "-m",
         *TASKS[task],
         *LAUNCHERS[launcher],
-        f"seed=range({seeds})",
+        f"seed=range({seeds.start},{seeds.stop})",
         "logger.progress=false",
         f"hydra.sweep.dir={out}",
     ]
@@ -66,7 +66,7 @@ def sweep(task: str, launcher: str, seeds: int, out: Path) -> tuple[float, list[
         out.glob("*/summary.json"), key=lambda p: int(p.parent.name.split("_")[0])
     ):
         finals.append(json.loads(summary.read_text())["final_eval"]["mean_return"])
-    if len(finals) != seeds:
+    if len(finals) != len(seeds):
         raise SystemExit(f"{launcher}: {len(finals)} summaries for {seeds} seeds in {out}")
     return wall, finals
 
@@ -82,6 +82,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("task", choices=sorted(TASKS))
     p.add_argument("--seeds", type=int, default=16)
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--launchers", nargs="+", default=list(LAUNCHERS), choices=list(LAUNCHERS))
     args = p.parse_args()
@@ -92,9 +93,13 @@ def main() -> None:
         order = args.launchers if r % 2 == 0 else args.launchers[::-1]  # A/B alternating
         for name in order:
             out = RESULTS / "seed_batch" / f"{stamp}_{args.task}_{name}_{r}"
-            wall, final = sweep(args.task, name, args.seeds, out)
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            wall, final = sweep(args.task, name, seeds, out)
             walls[name].append(wall)
-            finals[name] += final
+            if r == 0:  # a sweep is reproducible: later rounds repeat these results
+                finals[name] = final
+            elif final != finals[name]:
+                print(f"warning: {name}'s round {r} differs from round 0", flush=True)
             print(f"round {r} {name}: {wall:.1f} s, final mean {np.mean(final):.3f}", flush=True)
     base = float(np.median(walls["joblib"])) if "joblib" in walls else None
     lines = [
@@ -123,7 +128,7 @@ def main() -> None:
                 test = mannwhitneyu(finals[name], finals["joblib"])
                 lines.append(
                     f"\nMann-Whitney U, {name} against joblib's separate runs "
-                    f"({len(finals[name])} vs {len(finals['joblib'])} final evals): "
+                    f"({len(finals[name])} vs {len(finals['joblib'])} seeds' final evals): "
                     f"U = {test.statistic:.1f}, p = {test.pvalue:.3f}"
                 )
     text = "\n".join(lines) + "\n"

@@ -175,7 +175,8 @@ class BatchedLauncher(Launcher):
         try:
             for config in configs:
                 jobs.append(self._prepare(config))
-                check_group_choices(HydraConfig.get())
+                if len(jobs) == 1:  # the others differ only in their seed
+                    check_group_choices(HydraConfig.get())
         finally:
             HydraConfig.instance().cfg = original
         return jobs
